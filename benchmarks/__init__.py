@@ -1,0 +1,1 @@
+"""Throughput and accuracy benchmarks (run as scripts; see each module's docstring)."""

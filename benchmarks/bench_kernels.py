@@ -1,0 +1,104 @@
+"""Time the resampling and window kernels on realistic sizes.
+
+    python benchmarks/bench_kernels.py [--hours 24] [--repeat 3] [--all-rates]
+
+- resample_poly: a 2-lead recording at 250 Hz (24 h by default) to the models' 360 Hz, Numba
+  kernel vs ``scipy.signal.resample_poly`` (skipped when scipy is missing); ``--all-rates``
+  adds 128, 500 and 1000 Hz.
+- slice_windows: 100k windows of 50+50 and 150+150 samples from a 2-lead 360 Hz signal, Numba
+  kernel vs the numpy reference (``np.pad`` + fancy indexing).
+- rr_intervals: 100k beats, Numba vs numpy reference.
+
+Times are seconds, best of ``--repeat`` runs, after one warm-up call (JIT compile or cache load).
+ratio = other / kernel (> 1: the kernel is faster). Everything runs on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ecgtk.kernels.resample import resample_poly, resample_ratio
+from ecgtk.kernels.windows import (
+    rr_intervals,
+    rr_intervals_reference,
+    slice_windows,
+    slice_windows_reference,
+)
+
+MODEL_FS = 360
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def row(task: str, size: str, kernel_s: float, other: str, other_s: float | None) -> str:
+    if other_s is None:
+        return f"{task:<24} {size:<30} {kernel_s:>9.4f} {other:<10} {'-':>9} {'-':>7}"
+    ratio = other_s / kernel_s
+    return f"{task:<24} {size:<30} {kernel_s:>9.4f} {other:<10} {other_s:>9.4f} {ratio:>6.2f}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="recording length (h)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
+    parser.add_argument("--windows", type=int, default=100_000, help="windows / beats")
+    parser.add_argument("--all-rates", action="store_true", help="also 128, 500, 1000 Hz")
+    args = parser.parse_args()
+
+    try:
+        import scipy.signal as scipy_signal
+    except ImportError:  # scipy is for comparison only
+        scipy_signal = None
+
+    rng = np.random.default_rng(0)
+    header = f"{'task':<24} {'size':<30} {'kernel s':>9} {'vs':<10} {'other s':>9} {'ratio':>7}"
+    print(header)
+    print("-" * len(header))
+
+    rates = [250] + ([128, 500, 1000] if args.all_rates else [])
+    for fs in rates:
+        n = int(args.hours * 3600 * fs)
+        x = rng.standard_normal((n, 2)).astype(np.float32)
+        up, down = resample_ratio(fs, MODEL_FS)
+        resample_poly(x[:10_000], up, down)  # warm-up
+        t_kernel = best_of(lambda x=x, up=up, down=down: resample_poly(x, up, down), args.repeat)
+        t_scipy = None
+        if scipy_signal is not None:
+            t_scipy = best_of(
+                lambda x=x, up=up, down=down: scipy_signal.resample_poly(x, up, down, axis=0),
+                args.repeat,
+            )
+        size = f"{args.hours:g} h x2 {fs}->{MODEL_FS} Hz ({up}/{down})"
+        print(row("resample_poly", size, t_kernel, "scipy", t_scipy))
+        del x
+
+    n = int(args.hours * 3600 * MODEL_FS)
+    signal = rng.standard_normal((n, 2)).astype(np.float32)
+    centers = np.sort(rng.integers(0, n, size=args.windows))
+    for half in (50, 150):
+        slice_windows(signal[:1000], centers[:10] % 1000, half, half)  # warm-up
+        t_kernel = best_of(lambda h=half: slice_windows(signal, centers, h, h), args.repeat)
+        t_ref = best_of(lambda h=half: slice_windows_reference(signal, centers, h, h), args.repeat)
+        size = f"{args.windows:,} x {2 * half} x2 leads"
+        print(row("slice_windows", size, t_kernel, "reference", t_ref))
+
+    beats = np.unique(centers)
+    rr_intervals(beats[:10], MODEL_FS)  # warm-up
+    t_kernel = best_of(lambda: rr_intervals(beats, MODEL_FS), args.repeat)
+    t_ref = best_of(lambda: rr_intervals_reference(beats, MODEL_FS), args.repeat)
+    print(row("rr_intervals", f"{len(beats):,} beats", t_kernel, "reference", t_ref))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Model training and export (needs the ``train`` extra: TensorFlow, tf2onnx)."""

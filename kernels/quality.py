@@ -1,0 +1,64 @@
+"""Flags for stretches of a lead that carry no ECG: NaN samples and flat lines (lead off)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _unusable_core(x: np.ndarray, window: int, min_range: float) -> np.ndarray:
+    n, n_leads = x.shape
+    bad = np.zeros((n, n_leads), dtype=np.bool_)
+    for lead in range(n_leads):
+        for start in range(0, n, window):
+            stop = min(n, start + window)
+            lo = np.inf
+            hi = -np.inf
+            has_nan = False
+            for i in range(start, stop):
+                v = x[i, lead]
+                if np.isnan(v):
+                    has_nan = True
+                    bad[i, lead] = True
+                else:
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+            if not has_nan and hi - lo < min_range:
+                for i in range(start, stop):
+                    bad[i, lead] = True
+    return bad
+
+
+def unusable_mask(signal: np.ndarray, fs: float, window_s: float = 0.5,
+                  min_range_mv: float = 0.01) -> np.ndarray:
+    """Boolean ``(n, leads)``: True where a sample is NaN, or lies in a block of ``window_s``
+    seconds whose peak-to-peak range is below ``min_range_mv`` (a flat line: lead off).
+
+    Blocks are laid from sample 0; a block with any NaN flags only its NaN samples.
+    """
+    x = _as_2d(signal)
+    window = max(1, int(round(window_s * fs)))
+    return _unusable_core(x, window, float(min_range_mv))
+
+
+def unusable_mask_reference(signal: np.ndarray, fs: float, window_s: float = 0.5,
+                            min_range_mv: float = 0.01) -> np.ndarray:
+    """Plain numpy version of :func:`unusable_mask`, for tests."""
+    x = _as_2d(signal)
+    window = max(1, int(round(window_s * fs)))
+    bad = np.isnan(x)
+    for start in range(0, len(x), window):
+        block = x[start:start + window]
+        flat = ~np.isnan(block).any(axis=0) & (np.ptp(block, axis=0) < min_range_mv)
+        bad[start:start + window, flat] = True
+    return bad
+
+
+def _as_2d(signal: np.ndarray) -> np.ndarray:
+    x = np.asarray(signal, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError(f"signal must be (n,) or (n, leads), got shape {x.shape}")
+    return np.ascontiguousarray(x)

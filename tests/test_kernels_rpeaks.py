@@ -1,0 +1,209 @@
+"""Detector kernels: each Numba core against its plain reference, and the detector's behaviour
+on synthetic signals with known beats (rates, lead loss, NaN, wander, pacing, noise)."""
+
+import numpy as np
+import pytest
+from synthetic import synthetic_ecg
+
+from ecgtk.kernels import rpeaks
+from ecgtk.kernels.quality import unusable_mask, unusable_mask_reference
+from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
+
+
+def score(found: np.ndarray, truth: np.ndarray, fs: float, tolerance_s: float = 0.15):
+    """(missed, extra) beats with one-to-one matching within the tolerance."""
+    tol = int(tolerance_s * fs)
+    used = np.zeros(len(found), bool)
+    missed = 0
+    for beat in truth:
+        candidates = np.flatnonzero(~used & (np.abs(found - beat) <= tol))
+        if len(candidates):
+            used[candidates[np.argmin(np.abs(found[candidates] - beat))]] = True
+        else:
+            missed += 1
+    return missed, int((~used).sum())
+
+
+# --- kernels against references ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_qrs_feature_matches_reference(seed):
+    y = np.random.default_rng(seed).normal(size=(3000, 2))
+    got = rpeaks.qrs_feature(y, 360.0, 0.1)
+    expected = rpeaks.qrs_feature_reference(y, 360.0, 0.1)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("lead_in", [0, 7])
+def test_block_stats_matches_reference(lead_in):
+    rng = np.random.default_rng(lead_in)
+    feature = rng.random((1000, 2))
+    unusable = rng.random((1000, 2)) < 0.1
+    got = rpeaks._block_stats(feature, unusable, 90, lead_in, 3)
+    expected = rpeaks.block_stats_reference(feature, unusable, 90, lead_in, 3)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lead_in", [0, 7])
+def test_combine_leads_matches_reference(lead_in):
+    rng = np.random.default_rng(lead_in)
+    feature, slope = rng.random((1000, 3)), rng.random((1000, 3))
+    gains = rng.random((-(-(1000 + lead_in) // 90), 3))
+    got = rpeaks.combine_leads(feature, slope, gains, 90, lead_in)
+    expected = rpeaks.combine_leads_reference(feature, slope, gains, 90, lead_in)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("distance", [1, 5, 72])
+def test_local_peaks_matches_reference(distance):
+    rng = np.random.default_rng(distance)
+    f = np.round(rng.normal(size=4000), 1)  # rounding makes ties
+    np.testing.assert_array_equal(rpeaks.local_peaks(f, distance),
+                                  rpeaks.local_peaks_reference(f, distance))
+
+
+def test_local_peaks_on_real_feature(mitdb_excerpt):
+    signal, fs, _ = mitdb_excerpt("208")
+    feature, _ = rpeaks.qrs_feature(np.nan_to_num(signal), fs, 0.1)
+    np.testing.assert_array_equal(rpeaks.local_peaks(feature[:, 0], 72),
+                                  rpeaks.local_peaks_reference(feature[:, 0], 72))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_refine_matches_reference(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(5000, 2))
+    beats = np.sort(rng.choice(np.arange(5000), 80, replace=False))
+    leads = rng.integers(0, 2, 80)
+    got, got_polarity = rpeaks.refine_peaks(x, beats, leads, 18, 7)
+    expected, expected_polarity = rpeaks.refine_peaks_reference(x, beats, leads, 18, 7)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_polarity, expected_polarity)
+
+
+def test_refine_moves_to_the_extremum_of_the_usual_polarity():
+    x = np.zeros((1000, 1))
+    for centre in (100, 300, 500):
+        x[centre + 5, 0] = 2.0  # upright R 5 samples after the detection
+        x[centre - 3, 0] = -1.0  # smaller Q before it
+    got, polarity = rpeaks.refine_peaks(x, np.array([100, 300, 500]), np.zeros(3, int), 10, 10)
+    np.testing.assert_array_equal(got, [105, 305, 505])
+    np.testing.assert_array_equal(polarity, [1.0])
+    forced, _ = rpeaks.refine_peaks(x, np.array([100, 300]), np.zeros(2, int), 10, 10, [-1.0])
+    np.testing.assert_array_equal(forced, [97, 297])
+
+
+def test_classify_peaks_compiled_matches_python():
+    signal, truth = synthetic_ecg(360.0, 60, ventricular_every=4, seed=3)
+    feature, slope = rpeaks.qrs_feature(signal.astype(float), 360.0, 0.1)
+    f = feature.sum(axis=1)
+    peaks = rpeaks.local_peaks(f, 72)
+    slopes = rpeaks.window_max(slope.sum(axis=1), peaks, 21)
+    args = (peaks, f[peaks], slopes, 360.0, 0.2, 0.36, 0.5, 1.66, 0.25)
+    np.testing.assert_array_equal(rpeaks.classify_peaks(*args),
+                                  rpeaks.classify_peaks.py_func(*args))
+
+
+def test_unusable_mask_matches_reference():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5000, 3)).astype(np.float32)
+    x[1000:1600, 0] = 0.3  # flat
+    x[2000:2050, 1] = np.nan
+    got = unusable_mask(x, 360.0)
+    np.testing.assert_array_equal(got, unusable_mask_reference(x, 360.0))
+    assert got[1080:1440, 0].all() and not got[:900, 0].any()
+    assert got[2000:2050, 1].all() and not got[:, 2].any()
+
+
+# --- the detector on synthetic signals -------------------------------------------------------
+
+
+@pytest.mark.parametrize("fs", [128.0, 200.0, 250.0, 256.0, 360.0, 500.0, 1000.0])
+def test_detects_every_beat_at_common_rates(fs):
+    signal, truth = synthetic_ecg(fs, 60, heart_rate_bpm=75, ventricular_every=5, seed=int(fs))
+    assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
+
+
+@pytest.mark.parametrize("rate", [40.0, 150.0, 200.0])
+def test_slow_and_fast_rhythms(rate):
+    signal, truth = synthetic_ecg(360.0, 60, heart_rate_bpm=rate, seed=7)
+    assert score(detect_rpeaks(signal, 360.0), truth, 360.0) == (0, 0)
+
+
+def test_lead_dropping_out_is_covered_by_the_other_lead():
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 90, seed=1)
+    signal[int(30 * fs):int(60 * fs), 0] = 0.0  # lead off for 30 s
+    assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
+
+
+def test_nan_stretch_is_skipped():
+    fs = 250.0
+    signal, truth = synthetic_ecg(fs, 90, seed=2)
+    signal[int(20 * fs):int(40 * fs), 1] = np.nan
+    assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
+
+
+def test_all_leads_missing_gives_no_beats_inside_the_gap():
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 90, seed=4)
+    signal[int(30 * fs):int(60 * fs)] = np.nan
+    found = detect_rpeaks(signal, fs)
+    assert not ((found > 31 * fs) & (found < 59 * fs)).any()
+    outside = truth[(truth < 29 * fs) | (truth > 61 * fs)]
+    assert score(found[(found < 29 * fs) | (found > 61 * fs)], outside, fs) == (0, 0)
+
+
+def test_baseline_wander():
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 60, seed=5)
+    t = np.arange(len(signal)) / fs
+    signal += (1.5 * np.sin(2 * np.pi * 0.3 * t) + 0.5 * t / 60)[:, None].astype(np.float32)
+    assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
+
+
+def test_pacing_spikes_do_not_double_count():
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 60, seed=6)
+    for beat in truth:  # a 3 ms, 4 mV pacing spike 40 ms before each QRS
+        signal[beat - int(0.04 * fs):beat - int(0.04 * fs) + 1] += 4.0
+    assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
+
+
+def test_noise_burst_in_one_lead():
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 90, seed=8)
+    rng = np.random.default_rng(0)
+    burst = slice(int(40 * fs), int(50 * fs))
+    signal[burst, 1] += rng.normal(0, 1.0, burst.stop - burst.start).astype(np.float32)
+    missed, extra = score(detect_rpeaks(signal, fs), truth, fs)
+    assert missed == 0 and extra <= 1
+
+
+def test_detector_input_validation():
+    with pytest.raises(ValueError, match="shape"):
+        detect_rpeaks(np.zeros((10, 2, 2)), 360.0)
+    with pytest.raises(ValueError, match="fs"):
+        detect_rpeaks(np.zeros((1000, 1)), 0.0)
+    assert len(detect_rpeaks(np.zeros(100), 360.0)) == 0  # shorter than a second
+    assert len(detect_rpeaks(np.zeros((5000, 2)), 360.0)) == 0  # flat
+
+
+def test_params_are_physiological_and_used():
+    signal, truth = synthetic_ecg(360.0, 30, heart_rate_bpm=150, seed=9)
+    slow_refractory = DetectorParams(refractory_s=0.5)  # a 150 bpm rhythm has 0.4 s RR
+    assert len(detect_rpeaks(signal, 360.0, slow_refractory)) < 0.9 * len(truth)
+
+
+# --- real excerpts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("record", ["101", "119", "208"])
+def test_real_excerpts(mitdb_excerpt, record):
+    signal, fs, reference = mitdb_excerpt(record)
+    missed, extra = score(detect_rpeaks(signal, fs), reference, fs)
+    assert missed <= 0.005 * len(reference) and extra <= 0.005 * len(reference)

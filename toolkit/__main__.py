@@ -1,0 +1,5 @@
+"""``python -m ecgtk`` runs the CLI."""
+
+from ecgtk.cli import app
+
+app()

@@ -1,0 +1,123 @@
+"""The ``ecgtk`` command line (Typer). Each command is a thin shell over a toolkit function."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="ecgtk: analyse long ambulatory (Holter) ECG recordings in bulk. Finds every "
+    "heartbeat and writes Parquet tables that pandas, Polars, DuckDB and Spark read.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def detect(
+    record: Annotated[Path, typer.Argument(
+        help="Recording to analyse: a WFDB header (.hea), EDF (.edf), ISHNE Holter (.ecg) or "
+        "NumPy array (.npy, samples x leads in mV).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Parquet file to write (the beats schema, one row per beat).")],
+    fs: Annotated[float | None, typer.Option(
+        help="Sampling rate in Hz, for .npy files without a .json sidecar.")] = None,
+    chunk_s: Annotated[float, typer.Option(
+        help="Seconds of signal read and detected at once (memory stays bounded).",
+        min=10.0)] = 600.0,
+) -> None:
+    """Find every R peak of one recording and write them as a beats table.
+
+    Labels are "N" and probabilities are null: the detector's candidates before any model.
+    Example: ecgtk detect data/100.hea --out 100-beats.parquet
+    """
+    from ecgtk import __version__
+    from ecgtk.detect import detect_beats
+    from ecgtk.readers import read_recording
+    from ecgtk.recording import RecordingError
+    from ecgtk.tables import beats_table, write_parquet_atomic
+
+    started = time.perf_counter()
+    try:
+        recording = read_recording(record, fs=fs)
+        beats = detect_beats(recording, chunk_s=chunk_s)
+    except RecordingError as error:
+        _fail(str(error))
+    table = beats_table(recording.record_id, beats, recording.fs)
+    write_parquet_atomic(table, out, {"ecgtk_version": __version__, "source": str(record),
+                                      "fs": str(recording.fs)})
+    seconds = time.perf_counter() - started
+    console.print(f"{recording.record_id}: {len(beats)} beats in {recording.duration_s / 3600:.2f}"
+                  f" h of {recording.n_leads}-lead ECG at {recording.fs:g} Hz -> {out} "
+                  f"({seconds:.1f} s)", highlight=False)
+
+
+@app.command("eval")
+def evaluate_command(
+    output: Annotated[Path, typer.Argument(
+        help="A beats Parquet file, a folder of them, or an 'ecgtk run' output folder.")],
+    reference: Annotated[Path, typer.Option(
+        "--reference", "-r", help="Folder with the reference WFDB annotations "
+        "(<record_id>.atr, or <record name>.atr) and their headers.")],
+    tolerance_s: Annotated[float, typer.Option(
+        help="A detection within this many seconds of a reference beat matches it.",
+        min=0.0)] = 0.15,
+    include_vf: Annotated[bool, typer.Option(
+        "--include-vf", help="Also score inside ventricular flutter/fibrillation episodes "
+        "(excluded by default, as ANSI/AAMI EC57 does).")] = False,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Also write all results (counts and percentages) to this JSON file.")]
+    = None,
+) -> None:
+    """Score detections (and V labels, when present) against reference annotations.
+
+    Beats: Se, +P and F1 per record and gross. Ventricular ectopic beats (V, E): Se, +P and F1
+    as in ANSI/AAMI EC57. Example: ecgtk eval ecgtk-out --reference /data/mitdb --json s.json
+    """
+    import warnings
+
+    from ecgtk.scoring import EvaluationError, evaluate, render_table
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = evaluate(output, reference, tolerance_s=tolerance_s,
+                              exclude_vf=not include_vf)
+        except EvaluationError as error:
+            _fail(str(error))
+    for warning in caught:
+        console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    table_console = Console()
+    if not table_console.is_terminal:  # piped: rich would assume 80 columns
+        table_console = Console(width=max(table_console.width, 110))
+    table_console.print(render_table(result))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
+        console.print(f"wrote {json_out}")
+    if not result["records"]:
+        _fail("no record could be scored (no reference annotations matched the output)")
+
+
+@app.command()
+def info() -> None:
+    """Show versions, the ONNX Runtime providers this machine offers, and the shipped models."""
+    from ecgtk.info import collect_info, render_info
+
+    Console().print(render_info(collect_info()))
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    app()

@@ -1,0 +1,130 @@
+"""The whole evaluation of an ecgtk output, and its table for the terminal."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich import box
+from rich.table import Table
+
+from ecgtk.scoring.errors import EvaluationError, SkippedRecordWarning
+from ecgtk.scoring.matching import DEFAULT_TOLERANCE_S
+from ecgtk.scoring.metrics import score_many, score_record
+from ecgtk.scoring.output import load_output
+from ecgtk.scoring.reference import load_reference, reference_path
+
+__all__ = ["evaluate", "render_table"]
+
+
+def evaluate(
+    output_path: str | os.PathLike[str],
+    reference_dir: str | os.PathLike[str],
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    exclude_vf: bool = True,
+) -> dict:
+    """Score an ecgtk output against the reference annotations in ``reference_dir``.
+
+    Records without a reference ``.atr`` (or with one that cannot be read) are skipped with a
+    :class:`SkippedRecordWarning` and listed under ``skipped``. Returns a JSON-serialisable
+    dict: ``options``, ``records`` (one :func:`score_record` result each, plus ``record_id``
+    and ``reference``), ``gross`` (:func:`score_many`) and ``skipped``.
+    """
+    ref_root = Path(reference_dir)
+    if not ref_root.is_dir():
+        raise EvaluationError(f"reference folder not found: {ref_root}")
+    outputs = load_output(output_path)
+
+    scored: list[dict] = []
+    skipped: list[dict] = []
+    for rid, (samples, labels) in outputs.items():
+        atr = reference_path(rid, ref_root)
+        if atr is None:
+            reason = f"no reference annotations ({rid}.atr) under {ref_root}"
+        else:
+            try:
+                reference = load_reference(atr)
+            except EvaluationError as exc:
+                reason = str(exc)
+            else:
+                res = score_record(reference, samples, labels, tolerance_s, exclude_vf)
+                scored.append({"record_id": rid, "reference": str(atr), **res})
+                continue
+        warnings.warn(f"{rid}: skipped: {reason}", SkippedRecordWarning, stacklevel=2)
+        skipped.append({"record_id": rid, "reason": reason})
+
+    pooled = score_many(scored)
+    return {
+        "options": {
+            "output": str(output_path),
+            "reference": str(ref_root),
+            "tolerance_s": float(tolerance_s),
+            "exclude_vf": bool(exclude_vf),
+        },
+        "records": pooled["records"],
+        "gross": pooled["gross"],
+        "skipped": skipped,
+    }
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "-" if value is None else f"{round(value, 2):.2f}"
+
+
+#: Ratio columns of the table (percent, two decimals): the score keys, also the headers.
+_RATIOS = ("Se", "+P", "F1")
+
+
+def render_table(result: Mapping) -> Table:
+    """A rich table of :func:`evaluate` (or :func:`score_many`) results.
+
+    One row per record and a gross row: reference beats, TP/FN/FP, Se/+P/F1 (percent, two
+    decimals); reference V beats and VEB Se/+P/F1 only when some record carries labels.
+    Counts are plain digits. With record ids up to 10 characters the table fits 100 columns
+    even with 8-digit counts; longer record ids wrap rather than squeezing the numbers.
+    """
+    records = list(result.get("records", []))
+    gross = result.get("gross")
+    with_veb = any(r.get("veb") is not None for r in records)
+    options = result.get("options", {})
+
+    title = "Beat-by-beat"
+    if options:
+        vf = "VF/flutter excluded" if options.get("exclude_vf") else "VF/flutter included"
+        title += f" ({1000 * options.get('tolerance_s', 0):g} ms window, {vf})"
+    # no vertical rules and single spaces of padding: 100 columns hold 8-digit counts
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_footer=False
+    )
+    table.add_column("Record", overflow="fold")
+    names = ["Ref", "TP", "FN", "FP"] + list(_RATIOS)
+    if with_veb:
+        names += ["V ref"] + [f"V {key}" for key in _RATIOS]
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def row(name: str, r: Mapping, style: str | None = None) -> None:
+        b = r["beats"]
+        cells = [name, str(b["TP"] + b["FN"]), str(b["TP"]), str(b["FN"]), str(b["FP"])]
+        cells += [_fmt_pct(b[key]) for key in _RATIOS]
+        if with_veb:
+            v = r.get("veb")
+            if v is None:
+                cells += ["-"] * (1 + len(_RATIOS))
+            else:
+                cells += [str(v["TP"] + v["FN"])] + [_fmt_pct(v[key]) for key in _RATIOS]
+        table.add_row(*cells, style=style)
+
+    for r in records:
+        row(str(r.get("record_id", "?")), r)
+    if gross is not None and records:
+        table.add_section()
+        row(f"gross ({len(records)})", gross, style="bold")
+    notes = ["Se, +P, F1 in %"]
+    skipped = result.get("skipped") or []
+    if skipped:
+        notes.append(f"{len(skipped)} record(s) skipped (no usable reference)")
+    table.caption = "; ".join(notes)
+    return table

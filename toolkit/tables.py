@@ -1,0 +1,106 @@
+"""The Parquet contract of ../shared/DESIGN.md: schemas, table builders and atomic writes.
+
+Every table that leaves ecgtk is built here, so the column names and types live in one place.
+Files are written to a hidden temporary name in the destination folder, flushed to disk, and
+renamed: a reader (pyarrow.dataset, DuckDB, Spark) never sees half a file, and a crash leaves
+only a hidden ``.*.tmp-*`` file that the next run removes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ecgtk.kernels.windows import rr_intervals
+
+BEATS_SCHEMA = pa.schema([
+    ("record_id", pa.string()),
+    ("sample", pa.int64()),
+    ("time_s", pa.float64()),
+    ("label", pa.string()),
+    ("p_beat", pa.float32()),
+    ("p_ventricular", pa.float32()),
+    ("uncertainty", pa.float32()),
+    ("cluster", pa.int32()),
+    ("rr_prev_s", pa.float32()),
+    ("rr_next_s", pa.float32()),
+])
+
+BEAT_LABELS = ("N", "V", "artefact")
+
+
+def _optional(values: np.ndarray | None, n: int, dtype: pa.DataType) -> pa.Array:
+    if values is None:
+        return pa.nulls(n, type=dtype)
+    values = np.asarray(values)
+    if values.shape != (n,):
+        raise ValueError(f"expected {n} values, got shape {values.shape}")
+    return pa.array(values, type=dtype)
+
+
+def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarray | None = None,
+                p_beat: np.ndarray | None = None, p_ventricular: np.ndarray | None = None,
+                uncertainty: np.ndarray | None = None,
+                cluster: np.ndarray | None = None) -> pa.Table:
+    """One row per beat in the beats schema. ``samples`` at the recording's rate ``fs`` Hz.
+
+    ``labels`` defaults to ``"N"`` for every beat (the detector's view); columns not given are
+    null. RR intervals are computed between consecutive rows that are not artefacts.
+    """
+    samples = np.asarray(samples, dtype=np.int64)
+    n = len(samples)
+    if n and (np.diff(samples) <= 0).any():
+        raise ValueError("beat samples must be strictly increasing")
+    labels = np.full(n, "N", dtype=object) if labels is None else np.asarray(labels, dtype=object)
+    if labels.shape != (n,):
+        raise ValueError(f"expected {n} labels, got shape {labels.shape}")
+    unknown = set(labels.tolist()) - set(BEAT_LABELS)
+    if unknown:
+        raise ValueError(f"unknown beat labels {sorted(unknown)}; allowed: {BEAT_LABELS}")
+    rr_prev = np.full(n, np.nan, dtype=np.float32)
+    rr_next = np.full(n, np.nan, dtype=np.float32)
+    is_beat = labels != "artefact"
+    if is_beat.any():
+        rr_prev[is_beat], rr_next[is_beat] = rr_intervals(samples[is_beat], fs)
+    return pa.Table.from_arrays([
+        pa.array([record_id] * n, type=pa.string()),
+        pa.array(samples, type=pa.int64()),
+        pa.array(samples / float(fs), type=pa.float64()),
+        pa.array(labels, type=pa.string()),
+        _optional(p_beat, n, pa.float32()),
+        _optional(p_ventricular, n, pa.float32()),
+        _optional(uncertainty, n, pa.float32()),
+        _optional(cluster, n, pa.int32()),
+        pa.array(rr_prev, type=pa.float32(), from_pandas=True),
+        pa.array(rr_next, type=pa.float32(), from_pandas=True),
+    ], schema=BEATS_SCHEMA)
+
+
+def write_parquet_atomic(table: pa.Table, path: str | Path,
+                         metadata: Mapping[str, str] | None = None) -> Path:
+    """Write ``table`` to ``path`` so that the file appears whole or not at all.
+
+    ``metadata`` is stored as the file's key-value metadata (besides Arrow's own schema).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): str(v).encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as sink:
+            pq.write_table(table, sink, compression="zstd")
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
