@@ -38,7 +38,7 @@ class DetectorParams:
     twave_window_s: float = 0.36  # a peak this soon after a beat may be its T wave
     twave_slope_ratio: float = 0.5  # ... and is, when its slope is below this share of the beat's
     searchback_rr_ratio: float = 1.66  # search back when no beat for this many mean RR
-    threshold_fraction: float = 0.25  # threshold between noise level (0) and signal level (1)
+    threshold_fraction: float = 0.3  # threshold between noise level (0) and signal level (1)
     block_s: float = 2.5  # blocks in which lead levels are measured
     level_blocks: int = 5  # median over this many blocks gives a lead's QRS and noise level
     min_snr: float = 1.0  # a lead whose QRS/noise ratio is at or below this gets no weight

@@ -8,7 +8,7 @@ with :func:`iter_chunks` so that a 24 h, 12-lead, 1 kHz recording never sits in 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -94,6 +94,26 @@ class Recording:
     def signal(self) -> np.ndarray:
         """The whole signal, float32 ``(n_samples, n_leads)`` in mV. Use for short recordings."""
         return self.read()
+
+
+def select_leads(recording: Recording, leads: tuple[int, ...]) -> Recording:
+    """The same recording restricted to ``leads`` (indices, in the order given)."""
+    leads = tuple(int(i) for i in leads)
+    if not leads or any(not 0 <= i < recording.n_leads for i in leads):
+        raise ValueError(f"lead indices {leads} out of range for {recording.n_leads} leads")
+    return replace(recording, lead_names=tuple(recording.lead_names[i] for i in leads),
+                   read_samples=_LeadSubset(recording.read_samples, leads))
+
+
+@dataclass(frozen=True)
+class _LeadSubset:
+    """``read_samples`` of a lead subset (a class, not a closure, so recordings pickle)."""
+
+    read_samples: Callable[[int, int], np.ndarray]
+    leads: tuple[int, ...]
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        return self.read_samples(start, stop)[:, list(self.leads)]
 
 
 @dataclass(frozen=True)
