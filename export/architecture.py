@@ -39,6 +39,7 @@ __all__ = [
     "OUTPUT_NAME",
     "WeightedSum",
     "build_model",
+    "clone_for_export",
     "head_layers",
     "last_conv_layer_name",
     "trunk_layers",
@@ -164,3 +165,27 @@ def head_layers(model: keras.Model) -> list[keras.layers.Layer]:
     trunk = {id(layer) for layer in trunk_layers(model)}
     return [layer for layer in model.layers
             if id(layer) not in trunk and not isinstance(layer, keras.layers.InputLayer)]
+
+
+def clone_for_export(model: keras.Model, *, unroll: bool = False) -> keras.Model:
+    """A copy of ``model`` (same weights) whose LSTMs never take the cuDNN path
+    (``use_cudnn=False``), so a graph traced on a GPU machine is the same portable graph as on
+    a CPU one, and with ``unroll=True`` are unrolled over time (a static graph without a
+    ``While`` loop: what Grad-CAM's gradient export needs)."""
+
+    def patch(layer_config: dict) -> None:
+        if layer_config.get("class_name") in ("LSTM", "GRU"):
+            layer_config["config"]["use_cudnn"] = False
+            if unroll:
+                layer_config["config"]["unroll"] = True
+        for key in ("layer", "backward_layer"):
+            inner = layer_config.get("config", {}).get(key)
+            if isinstance(inner, dict):
+                patch(inner)
+
+    config = model.get_config()
+    for layer_config in config["layers"]:
+        patch(layer_config)
+    clone = model.__class__.from_config(config)
+    clone.set_weights(model.get_weights())
+    return clone

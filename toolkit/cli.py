@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,53 @@ console = Console(stderr=True)
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    archive: Annotated[Path | None, typer.Argument(
+        help="Folder of recordings (searched recursively for .hea, .edf, .ecg, .npy) or a text "
+        "file listing one recording per line. Default: the sample archive shipped with ecgtk.",
+        show_default=False)] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: beats/, clusters/ and records/ Parquet datasets, "
+        "one file per recording.")] = Path("ecgtk-out"),
+    glob: Annotated[str | None, typer.Option(
+        help="Only recordings matching this pattern, relative to ARCHIVE (e.g. '2026/**/*.edf')."
+    )] = None,
+    workers: Annotated[int, typer.Option(
+        help="Worker processes analysing recordings in parallel (default: one per CPU core).",
+        min=1)] = max(1, os.cpu_count() or 1),
+    force: Annotated[bool, typer.Option(
+        "--force", help="Redo recordings that an earlier run already finished.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar and no per-recording lines (for cron); errors "
+        "are still printed.")] = False,
+) -> None:
+    """Analyse every recording of an archive into Parquet tables (resumable).
+
+    Re-running skips recordings already done whose source is unchanged (size and mtime).
+    Exit code: 0 when every recording is ok, 2 when any failed (all others are still analysed),
+    1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8
+    """
+    from ecgtk.archive import ArchiveError, find_recordings, sample_archive
+    from ecgtk.run_command import show_run, summary_table
+    from ecgtk.runner import run_archive
+
+    archive = archive if archive is not None else sample_archive()
+    try:
+        sources = find_recordings(archive, glob, exclude=out)
+    except ArchiveError as error:
+        _fail(str(error), code=1)
+    if not sources:
+        _fail(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found", code=1)
+    started = time.perf_counter()
+    results = show_run(run_archive(sources, out, workers=min(workers, len(sources)),
+                                   force=force), len(sources), console, quiet)
+    if not quiet:
+        console.print(summary_table(results, out, time.perf_counter() - started))
+    if any(r.failed for r in results):
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -33,6 +33,47 @@ BEATS_SCHEMA = pa.schema([
 
 BEAT_LABELS = ("N", "V", "artefact")
 
+CLUSTERS_SCHEMA = pa.schema([
+    ("record_id", pa.string()),
+    ("cluster", pa.int32()),
+    ("n_beats", pa.int64()),
+    ("label", pa.string()),
+    ("template", pa.list_(pa.float32())),
+    ("merged_from", pa.list_(pa.int32())),
+])
+
+#: One row per recording. The DESIGN.md columns, then the model ids, then what resume needs.
+RECORDS_SCHEMA = pa.schema([
+    ("record_id", pa.string()),
+    ("path", pa.string()),
+    ("fs", pa.float64()),
+    ("n_leads", pa.int32()),
+    ("duration_s", pa.float64()),
+    ("n_beats", pa.int64()),
+    ("n_ventricular", pa.int64()),
+    ("n_artefact", pa.int64()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("seconds", pa.float64()),
+    ("beat_model", pa.string()),
+    ("ventricular_model", pa.string()),
+    ("source_bytes", pa.int64()),
+    ("source_mtime_ns", pa.int64()),
+])
+
+
+def records_row(**values) -> pa.Table:
+    """A one-row records table; columns not given are null, unknown names are an error."""
+    unknown = set(values) - set(RECORDS_SCHEMA.names)
+    if unknown:
+        raise ValueError(f"unknown records columns {sorted(unknown)}")
+    return pa.Table.from_pylist([{name: values.get(name) for name in RECORDS_SCHEMA.names}],
+                                schema=RECORDS_SCHEMA)
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    return schema.empty_table()
+
 
 def _optional(values: np.ndarray | None, n: int, dtype: pa.DataType) -> pa.Array:
     if values is None:

@@ -1,0 +1,97 @@
+"""Training-time augmentation of normalised model windows (pure numpy, seeded).
+
+Windows come from :func:`ecgtk.inputs.model_windows`: ``(n, L, leads)`` float32, each lead's
+median removed and divided by the record's QRS scale. The augmentations mimic what varies
+between recordings and what the normaliser does not remove:
+
+- amplitude scale (the QRS scale is a 10-minute median; single beats and leads vary),
+- baseline wander (a slow sinusoid across the window),
+- additive white noise,
+- a time shift of a few samples (detector jitter), with edge replication,
+- optionally polarity inversion (off by default: measured no gain, see the model cards).
+
+After augmenting, each window's per-lead median is removed again and values are clipped as the
+normaliser does, so augmented windows keep the invariants of real model inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgtk.inputs import MODEL_RATE_HZ
+
+__all__ = ["AugmentConfig", "augment"]
+
+#: The normaliser's clip (``ecgtk.kernels.normalise.normalise_windows``).
+CLIP = 20.0
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Strength of each augmentation; each is applied to a ``probability`` share of windows."""
+
+    probability: float = 0.8
+    scale_range: tuple[float, float] = (0.75, 1.3)  # multiplies the whole window, per lead
+    wander_amplitude: float = 0.2  # peak baseline wander, in QRS-scale units
+    wander_hz: tuple[float, float] = (0.1, 0.8)
+    noise_std: tuple[float, float] = (0.0, 0.05)  # white noise, QRS-scale units
+    max_shift: int = 3  # samples
+    flip_probability: float = 0.0  # polarity inversion of the whole window
+    fs: float = MODEL_RATE_HZ
+
+
+def augment(x: np.ndarray, rng: np.random.Generator | int,
+            config: AugmentConfig | None = None) -> np.ndarray:
+    """Augmented copy of windows ``x`` ``(n, L, leads)`` float32 (same shape and dtype).
+
+    ``rng`` is a :class:`numpy.random.Generator` or a seed; the same seed gives the same output.
+    """
+    cfg = config or AugmentConfig()
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3:
+        raise ValueError(f"windows must be (n, L, leads), got shape {x.shape}")
+    n, length, leads = x.shape
+    out = x.copy()
+    if n == 0:
+        return out
+    p = cfg.probability
+
+    # time shift with edge replication
+    if cfg.max_shift > 0:
+        shifts = rng.integers(-cfg.max_shift, cfg.max_shift + 1, size=n)
+        shifts[rng.random(n) >= p] = 0
+        idx = np.clip(np.arange(length)[None, :] - shifts[:, None], 0, length - 1)
+        out = np.take_along_axis(out, idx[:, :, None], axis=1)
+
+    # amplitude scale, per window and lead
+    lo, hi = cfg.scale_range
+    scale = np.exp(rng.uniform(np.log(lo), np.log(hi), size=(n, 1, leads))).astype(np.float32)
+    scale[rng.random(n) >= p] = 1.0
+    out *= scale
+
+    # baseline wander: a sinusoid of random frequency, phase and amplitude per window and lead
+    if cfg.wander_amplitude > 0:
+        t = (np.arange(length, dtype=np.float32) / cfg.fs)[None, :, None]
+        freq = rng.uniform(*cfg.wander_hz, size=(n, 1, leads)).astype(np.float32)
+        phase = rng.uniform(0, 2 * np.pi, size=(n, 1, leads)).astype(np.float32)
+        amp = rng.uniform(0, cfg.wander_amplitude, size=(n, 1, leads)).astype(np.float32)
+        amp[rng.random(n) >= p] = 0.0
+        out += amp * np.sin(2 * np.pi * freq * t + phase)
+
+    # white noise
+    if cfg.noise_std[1] > 0:
+        std = rng.uniform(*cfg.noise_std, size=(n, 1, 1)).astype(np.float32)
+        std[rng.random(n) >= p] = 0.0
+        out += std * rng.standard_normal((n, length, leads), dtype=np.float32)
+
+    # polarity inversion
+    if cfg.flip_probability > 0:
+        flip = rng.random(n) < cfg.flip_probability
+        out[flip] *= -1.0
+
+    out -= np.median(out, axis=1, keepdims=True)
+    np.clip(out, -CLIP, CLIP, out=out)
+    return out.astype(np.float32, copy=False)

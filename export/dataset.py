@@ -1,0 +1,576 @@
+"""Training sets for the two models, built from annotated WFDB records, cached per record.
+
+Model 1 (beat vs artefact, ``BEAT_WINDOW`` = 50 + 50 samples) sees the R-peak detector's
+candidates, as at inference:
+
+- positives (``y = 1``): candidates that match an annotated beat (within 150 ms,
+  :func:`ecgtk.scoring.match_beats`), subsampled;
+- negatives (``y = 0``): candidates that match no beat, on the clean record, on copies of it with
+  nstdb noise (bw, em, ma) added to alternate 2-minute stretches at SNR 24 ... -6 dB
+  (:mod:`ecgtk.export.noise`), and on the nstdb records ``118e*``/``119e*``; windows at random
+  positions at least 200 ms from any beat; and windows every 100 ms inside ventricular
+  flutter/fibrillation episodes (``[`` ... ``]``, ``(VFL``).
+
+Model 2 (normal vs ventricular, ``VENTRICULAR_WINDOW`` = 150 + 150 samples) sees annotated beats,
+each moved to the detector candidate it matches (within 150 ms) so that windows are aligned as at
+inference: ``y = 1`` for V, E; ``y = 0`` for N L R e j A a J S (N-class beats subsampled);
+F and Q (``/``, ``f``, ``Q``) are left out.
+
+Windows are cut and normalised by :func:`ecgtk.inputs.model_windows` with the detector's
+candidates as ``scale_beats`` -- the one code path inference uses. Every record is brought to
+the model rate (360 Hz) with :mod:`ecgtk.kernels.resample` when its rate differs; positions are
+kept at the model rate together with the record's own rate (:func:`to_record_rate` maps them
+back).
+
+Both leads of each record are stored; :meth:`WindowSet.leads` picks the model's input leads
+(the first ``n`` leads of the recording, as the run pipeline feeds them). Builds are cached as
+one ``.npz`` per (model, record, seed) under ``cache_dir``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.export.noise import NOISE_KINDS, NOISE_SNRS_DB, add_noise_stretches, load_noise
+from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, model_windows
+from ecgtk.scoring import AAMI_CLASSES, load_reference, match_beats
+from ecgtk.scoring.matching import tolerance_samples
+
+__all__ = [
+    "ALL_RECORDS",
+    "BeatConfig",
+    "DS1",
+    "NON_VENTRICULAR_SYMBOLS",
+    "NSTDB_RECORDS",
+    "PACED",
+    "RecordData",
+    "VENTRICULAR_SYMBOLS",
+    "VentricularConfig",
+    "WindowSet",
+    "array_recording",
+    "build_windows",
+    "default_cache_dir",
+    "detector_candidates",
+    "find_record",
+    "kfold_by_patient",
+    "load_record",
+    "patient_of",
+    "read_at_rate",
+    "records_of_patients",
+    "snap_to_candidates",
+    "split_validation",
+    "to_record_rate",
+]
+
+#: MIT-BIH DS1 (the usual inter-patient training set) and the four paced records.
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
+       "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
+PACED = ("102", "104", "107", "217")
+ALL_RECORDS = DS1 + PACED
+#: nstdb records 118/119 with electrode-motion noise at 24 ... -6 dB (patients 118 and 119).
+NSTDB_RECORDS = tuple(f"{p}e{s}" for p in ("118", "119")
+                      for s in ("24", "18", "12", "06", "00", "_6"))
+
+VENTRICULAR_SYMBOLS = AAMI_CLASSES["V"]  # V E
+NON_VENTRICULAR_SYMBOLS = AAMI_CLASSES["N"] + AAMI_CLASSES["S"]  # N L R e j A a J S
+ALL_BEAT_SYMBOLS = tuple(s for syms in AAMI_CLASSES.values() for s in syms)
+
+#: A detection within this long of an annotated beat matches it (EC57), seconds.
+MATCH_TOLERANCE_S = 0.15
+#: Random negative windows lie at least this far from any annotated beat, seconds.
+RANDOM_MIN_DISTANCE_S = 0.20
+
+#: Bump when the builders change, so stale caches are not reused.
+CACHE_VERSION = 3
+
+#: Window origin codes (``WindowSet.source``).
+SOURCE_CANDIDATE, SOURCE_RANDOM, SOURCE_VF, SOURCE_ANNOTATION = 0, 1, 2, 3
+
+
+def default_cache_dir() -> Path:
+    """``$ECGTK_CACHE`` or ``scratch/cache`` under the repository root."""
+    env = os.environ.get("ECGTK_CACHE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "scratch" / "cache"
+
+
+def patient_of(record: str) -> str:
+    """The patient a record belongs to: ``'118e06' -> '118'``, ``'mitdb/101' -> '101'``."""
+    name = str(record).replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) > 3 and name[:3].isdigit() and name[3] == "e":
+        return name[:3]
+    return name
+
+
+def records_of_patients(records: Iterable[str], patients: Iterable[str]) -> list[str]:
+    """The ``records`` whose patient is in ``patients`` (order kept)."""
+    wanted = {str(p) for p in patients}
+    return [r for r in records if patient_of(r) in wanted]
+
+
+# ---------------------------------------------------------------------------------------------
+# records
+
+
+def find_record(data_dirs: Sequence[str | Path] | str | Path, record: str) -> Path:
+    """Path (without extension) of WFDB ``record`` in ``data_dirs`` (each searched as is and in
+    its ``mitdb/`` and ``nstdb/`` folders). FileNotFoundError when absent."""
+    dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
+    for d in dirs:
+        for sub in ("", "mitdb", "nstdb"):
+            base = Path(d) / sub / record
+            if Path(f"{base}.hea").is_file():
+                return base
+    raise FileNotFoundError(f"record {record!r} not found in {', '.join(map(str, dirs))}")
+
+
+def read_at_rate(path: str | Path, fs: float = MODEL_RATE_HZ) -> tuple[np.ndarray, float]:
+    """The whole recording at ``path`` as float32 ``(n, leads)`` mV at ``fs`` Hz (resampled
+    with :func:`ecgtk.kernels.resample.resample_poly` when needed) and its own rate."""
+    from ecgtk.kernels.resample import resample_poly, resample_ratio
+    from ecgtk.readers import read_recording
+
+    p = Path(path)
+    rec = read_recording(p if p.suffix else Path(f"{p}.hea"))
+    signal = rec.signal
+    if abs(rec.fs - fs) > 1e-9 * fs:
+        up, down = resample_ratio(rec.fs, fs)
+        signal = resample_poly(signal, up, down)
+    return np.ascontiguousarray(signal, dtype=np.float32), float(rec.fs)
+
+
+def to_record_rate(samples: np.ndarray, record_fs: float,
+                   fs: float = MODEL_RATE_HZ) -> np.ndarray:
+    """Positions at the model rate ``fs`` mapped back to the record's own rate."""
+    from ecgtk.kernels.resample import samples_to_rate
+
+    if abs(record_fs - fs) <= 1e-9 * fs:
+        return np.asarray(samples, dtype=np.int64)
+    return samples_to_rate(np.asarray(samples, dtype=np.int64), fs, record_fs)
+
+
+@dataclass
+class RecordData:
+    """One annotated record at the model rate.
+
+    ``samples``/``symbols``: reference beats (AAMI symbols), ``excluded``: ventricular
+    flutter/fibrillation intervals ``(k, 2)``, all at the model rate ``fs``; ``record_fs`` is the
+    file's own rate.
+    """
+
+    name: str
+    signal: np.ndarray
+    samples: np.ndarray
+    symbols: np.ndarray
+    excluded: np.ndarray
+    record_fs: float
+    fs: float = MODEL_RATE_HZ
+
+    @property
+    def patient(self) -> str:
+        return patient_of(self.name)
+
+
+def load_record(data_dirs: Sequence[str | Path] | str | Path, record: str,
+                fs: float = MODEL_RATE_HZ) -> RecordData:
+    """Read ``record`` (signal and ``.atr`` reference) and bring it to ``fs``."""
+    from ecgtk.kernels.resample import samples_to_rate
+
+    base = find_record(data_dirs, record)
+    signal, record_fs = read_at_rate(base, fs)
+    ref = load_reference(base)
+    samples, excluded = ref.samples, ref.excluded
+    if abs(ref.fs - fs) > 1e-9 * fs:
+        samples = samples_to_rate(samples, ref.fs, fs)
+        excluded = samples_to_rate(excluded, ref.fs, fs).reshape(-1, 2)
+    excluded = np.minimum(excluded, len(signal))
+    return RecordData(record, signal, np.asarray(samples, np.int64), np.asarray(ref.symbols),
+                      np.asarray(excluded, np.int64).reshape(-1, 2), record_fs, fs)
+
+
+def array_recording(signal: np.ndarray, fs: float, name: str = "array"):
+    """A :class:`ecgtk.recording.Recording` over an in-memory ``(n, leads)`` mV array."""
+    from ecgtk.recording import Recording
+
+    x = np.asarray(signal, dtype=np.float32)
+    x = x[:, None] if x.ndim == 1 else x
+    return Recording(path=Path(name), record_id=name, fs=float(fs), n_samples=len(x),
+                     lead_names=tuple(f"lead{i + 1}" for i in range(x.shape[1])),
+                     read_samples=lambda a, b: x[a:b])
+
+
+def detector_candidates(signal: np.ndarray, fs: float = MODEL_RATE_HZ) -> np.ndarray:
+    """The R-peak detector's candidates (:func:`ecgtk.detect.detect_beats`) on an array."""
+    from ecgtk.detect import detect_beats
+
+    return detect_beats(array_recording(signal, fs))
+
+
+def _tolerance(fs: float) -> int:
+    return tolerance_samples(MATCH_TOLERANCE_S * fs)
+
+
+def match_candidates(ref: np.ndarray, candidates: np.ndarray, fs: float) -> np.ndarray:
+    """For each candidate, the index of the reference beat it matches, or -1."""
+    out = np.full(len(candidates), -1, dtype=np.int64)
+    ri, ti = match_beats(ref, candidates, _tolerance(fs))
+    out[ti] = ri
+    return out
+
+
+def snap_to_candidates(beats: np.ndarray, candidates: np.ndarray, fs: float,
+                       all_ref: np.ndarray | None = None) -> np.ndarray:
+    """Each of ``beats`` moved to the detector candidate it matches (one-to-one, closest first,
+    within 150 ms), else left where it is. Matching runs over ``all_ref`` (every annotated beat
+    of the record, default ``beats``) so that one candidate never serves two beats."""
+    beats = np.asarray(beats, dtype=np.int64)
+    ref = beats if all_ref is None else np.asarray(all_ref, dtype=np.int64)
+    ri, ti = match_beats(ref, candidates, _tolerance(fs))
+    moved = dict(zip(ref[ri].tolist(), np.asarray(candidates)[ti].tolist(), strict=True))
+    return np.array([moved.get(b, b) for b in beats.tolist()], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# window sets
+
+
+@dataclass
+class WindowSet:
+    """Windows and their labels and origins; all arrays have one row per window.
+
+    ``x`` float32 ``(n, L, leads)``; ``y`` int8 class; ``record`` and ``patient`` strings;
+    ``sample`` int64 centre at the model rate; ``variant`` int8 (0: clean record, 1, 2: noisy
+    copies); ``source`` int8 (0 detector candidate, 1 random position, 2 VF episode,
+    3 annotation not found by the detector); ``snr_db`` float32 SNR of the noise stretch the
+    window is in (NaN: clean); ``symbol`` the annotation symbol of the matched beat ('' if none).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    record: np.ndarray
+    patient: np.ndarray
+    sample: np.ndarray
+    variant: np.ndarray
+    source: np.ndarray
+    snr_db: np.ndarray
+    symbol: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @classmethod
+    def empty(cls, length: int, n_leads: int) -> WindowSet:
+        return cls(np.zeros((0, length, n_leads), np.float32), np.zeros(0, np.int8),
+                   np.zeros(0, "<U8"), np.zeros(0, "<U8"), np.zeros(0, np.int64),
+                   np.zeros(0, np.int8), np.zeros(0, np.int8), np.zeros(0, np.float32),
+                   np.zeros(0, "<U1"))
+
+    @classmethod
+    def concat(cls, sets: Sequence[WindowSet]) -> WindowSet:
+        if not sets:
+            raise ValueError("nothing to concatenate")
+        return cls(*(np.concatenate([getattr(s, f.name) for s in sets]) for f in fields(cls)))
+
+    def subset(self, index: np.ndarray) -> WindowSet:
+        return WindowSet(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    def of_records(self, records: Iterable[str]) -> WindowSet:
+        return self.subset(np.isin(self.record, list(records)))
+
+    def of_patients(self, patients: Iterable[str]) -> WindowSet:
+        return self.subset(np.isin(self.patient, [str(p) for p in patients]))
+
+    def leads(self, n_leads: int) -> np.ndarray:
+        """``x`` with the first ``n_leads`` leads."""
+        if n_leads > self.x.shape[2]:
+            raise ValueError(f"{n_leads} leads asked, windows have {self.x.shape[2]}")
+        return np.ascontiguousarray(self.x[:, :, :n_leads])
+
+    def counts(self) -> dict[str, int]:
+        """Windows per class (``'0'``, ``'1'``)."""
+        values, n = np.unique(self.y, return_counts=True)
+        return {str(int(v)): int(c) for v, c in zip(values, n, strict=True)}
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> WindowSet:
+        with np.load(path) as z:
+            return cls(*(z[f.name] for f in fields(cls)))
+
+
+def _window_set(rd: RecordData, signal: np.ndarray, centres: np.ndarray, y: np.ndarray,
+                scale_beats: np.ndarray, window: tuple[int, int], variant: int,
+                source: np.ndarray, snr_db: np.ndarray, symbol: np.ndarray) -> WindowSet:
+    order = np.argsort(centres, kind="stable")
+    centres = np.asarray(centres, np.int64)[order]
+    x = model_windows(signal, centres, window[0], window[1], np.sort(scale_beats), fs=rd.fs)
+    n = len(centres)
+    return WindowSet(x, np.asarray(y, np.int8)[order], np.full(n, rd.name, "<U8"),
+                     np.full(n, rd.patient, "<U8"), centres, np.full(n, variant, np.int8),
+                     np.asarray(source, np.int8)[order], np.asarray(snr_db, np.float32)[order],
+                     np.asarray(symbol, "<U1")[order])
+
+
+# ---------------------------------------------------------------------------------------------
+# model 1: beat vs artefact
+
+
+@dataclass(frozen=True)
+class BeatConfig:
+    """Sizes of the model-1 set per record (see the module docstring)."""
+
+    positives_clean: int = 200  # matched candidates kept from the clean record
+    positives_noisy: int = 200  # ... from each noisy copy (taken inside its noisy stretches)
+    positives_nstdb: int = 100  # ... from each nstdb 118e*/119e* record
+    random_per_variant: int = 50  # random non-beat windows per record variant
+    noisy_copies: int = 2  # noisy copies per clean record (alternate 2-min stretches noisy)
+    stretch_s: float = 120.0
+    vf_step_s: float = 0.1  # grid of windows in VF/flutter episodes
+
+
+def _random_nonbeat(rng: np.random.Generator, n_samples: int, beats: np.ndarray, fs: float,
+                    count: int, margin: int) -> np.ndarray:
+    if count <= 0 or n_samples <= 2 * margin:
+        return np.zeros(0, np.int64)
+    min_d = int(round(RANDOM_MIN_DISTANCE_S * fs))
+    pos = rng.integers(margin, n_samples - margin, size=count * 4)
+    beats = np.sort(beats)
+    if len(beats):
+        k = np.searchsorted(beats, pos)
+        left = np.abs(pos - beats[np.clip(k - 1, 0, len(beats) - 1)])
+        right = np.abs(beats[np.clip(k, 0, len(beats) - 1)] - pos)
+        pos = pos[np.minimum(left, right) >= min_d]
+    return np.unique(pos[:count])
+
+
+def _noisy_stretches(n_samples: int, fs: float, copy: int, stretch_s: float,
+                     rng: np.random.Generator) -> list[tuple[int, int, str, float]]:
+    """Alternate stretches of a record made noisy: copy 0 the odd ones, copy 1 the even ones
+    (so two copies cover every stretch once); each gets a random noise kind and SNR."""
+    step = int(round(stretch_s * fs))
+    out = []
+    for i, start in enumerate(range(0, n_samples, step)):
+        if i % 2 != (copy + 1) % 2:
+            continue
+        kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+        snr = float(NOISE_SNRS_DB[int(rng.integers(len(NOISE_SNRS_DB)))])
+        out.append((start, min(start + step, n_samples), kind, snr))
+    return out
+
+
+def _beat_variant(rd: RecordData, signal: np.ndarray, variant: int, rng: np.random.Generator,
+                  max_pos: int, n_random: int, snr_map: np.ndarray | None,
+                  pos_mask_fn=None, vf_step: int = 0) -> WindowSet:
+    fs = rd.fs
+    cands = detector_candidates(signal, fs)
+    matched = match_candidates(rd.samples, cands, fs) >= 0
+    pos_idx = np.flatnonzero(matched)
+    if pos_mask_fn is not None:
+        pos_idx = pos_idx[pos_mask_fn(cands[pos_idx])]
+    if len(pos_idx) > max_pos:
+        pos_idx = np.sort(rng.choice(pos_idx, max_pos, replace=False))
+    neg_idx = np.flatnonzero(~matched)
+    margin = max(BEAT_WINDOW)
+    rand = _random_nonbeat(rng, len(signal), rd.samples, fs, n_random, margin)
+    vf = np.zeros(0, np.int64)
+    if vf_step > 0 and len(rd.excluded):
+        vf = np.concatenate([np.arange(a, b, vf_step) for a, b in rd.excluded])
+        vf = vf[(vf >= margin) & (vf < len(signal) - margin)]
+    centres = np.concatenate([cands[pos_idx], cands[neg_idx], rand, vf])
+    y = np.concatenate([np.ones(len(pos_idx)), np.zeros(len(neg_idx) + len(rand) + len(vf))])
+    source = np.concatenate([np.full(len(pos_idx) + len(neg_idx), SOURCE_CANDIDATE),
+                             np.full(len(rand), SOURCE_RANDOM), np.full(len(vf), SOURCE_VF)])
+    ref_idx = match_candidates(rd.samples, cands, fs)
+    sym = np.full(len(centres), "", "<U1")
+    sym[:len(pos_idx)] = rd.symbols[ref_idx[pos_idx]]
+    snr = (np.full(len(centres), np.nan, np.float32) if snr_map is None
+           else snr_map[np.clip(centres, 0, len(snr_map) - 1)])
+    return _window_set(rd, signal, centres, y, cands, BEAT_WINDOW, variant, source, snr, sym)
+
+
+def _nstdb_snr_map(n_samples: int, fs: float, record: str) -> np.ndarray:
+    """SNR of each sample of an nstdb 118e*/119e* record: noise in alternate 2-minute
+    stretches from minute 5 on."""
+    tag = record[4:]
+    snr = -6.0 if tag == "_6" else float(tag)
+    out = np.full(n_samples, np.nan, np.float32)
+    start, step = int(300 * fs), int(120 * fs)
+    for s in range(start, n_samples, 2 * step):
+        out[s:s + step] = snr
+    return out
+
+
+def build_beat_record(rd: RecordData, noises: dict[str, np.ndarray] | None, seed: int,
+                      config: BeatConfig | None = None) -> WindowSet:
+    """Model-1 windows of one record (see the module docstring)."""
+    cfg = config or BeatConfig()
+    rng = np.random.default_rng([seed, int.from_bytes(rd.name.encode(), "little") % 2**31])
+    if rd.name in NSTDB_RECORDS or (len(rd.name) > 3 and rd.name[3] == "e"):
+        snr_map = _nstdb_snr_map(len(rd.signal), rd.fs, rd.name)
+        return _beat_variant(rd, rd.signal, 0, rng, cfg.positives_nstdb, cfg.random_per_variant,
+                             snr_map)
+    vf_step = max(1, int(round(cfg.vf_step_s * rd.fs)))
+    sets = [_beat_variant(rd, rd.signal, 0, rng, cfg.positives_clean, cfg.random_per_variant,
+                          None, vf_step=vf_step)]
+    if noises:
+        for copy in range(cfg.noisy_copies):
+            stretches = _noisy_stretches(len(rd.signal), rd.fs, copy, cfg.stretch_s, rng)
+            noisy, _ = add_noise_stretches(rd.signal, rd.samples, noises, stretches, rng, rd.fs)
+            snr_map = np.full(len(noisy), np.nan, np.float32)
+            for start, stop, _, snr in stretches:
+                snr_map[start:stop] = snr
+            in_noise = lambda c, m=snr_map: ~np.isnan(m[c])  # noqa: E731
+            sets.append(_beat_variant(rd, noisy, copy + 1, rng, cfg.positives_noisy,
+                                      cfg.random_per_variant, snr_map, pos_mask_fn=in_noise))
+    return WindowSet.concat(sets)
+
+
+# ---------------------------------------------------------------------------------------------
+# model 2: normal vs ventricular
+
+
+@dataclass(frozen=True)
+class VentricularConfig:
+    """Model-2 set per record: all V/E and S-class beats, N-class beats subsampled."""
+
+    max_normal: int = 500
+
+
+def build_ventricular_record(rd: RecordData, seed: int,
+                             config: VentricularConfig | None = None) -> WindowSet:
+    """Model-2 windows of one record (see the module docstring)."""
+    cfg = config or VentricularConfig()
+    rng = np.random.default_rng([seed, int.from_bytes(rd.name.encode(), "little") % 2**31])
+    cands = detector_candidates(rd.signal, rd.fs)
+    is_v = np.isin(rd.symbols, VENTRICULAR_SYMBOLS)
+    is_s = np.isin(rd.symbols, AAMI_CLASSES["S"])
+    is_n = np.isin(rd.symbols, AAMI_CLASSES["N"])
+    inside = (rd.samples >= 0) & (rd.samples < len(rd.signal))
+    n_idx = np.flatnonzero(is_n & inside)
+    if len(n_idx) > cfg.max_normal:
+        n_idx = np.sort(rng.choice(n_idx, cfg.max_normal, replace=False))
+    keep = np.sort(np.concatenate([np.flatnonzero((is_v | is_s) & inside), n_idx]))
+    ri, ti = match_beats(rd.samples, cands, _tolerance(rd.fs))
+    snapped = rd.samples.copy()
+    snapped[ri] = cands[ti]
+    found = np.zeros(len(rd.samples), bool)
+    found[ri] = True
+    centres = snapped[keep]
+    y = is_v[keep].astype(np.int8)
+    source = np.where(found[keep], SOURCE_CANDIDATE, SOURCE_ANNOTATION)
+    scale = cands if len(cands) else rd.samples
+    return _window_set(rd, rd.signal, centres, y, scale, VENTRICULAR_WINDOW, 0, source,
+                       np.full(len(keep), np.nan, np.float32), rd.symbols[keep])
+
+
+# ---------------------------------------------------------------------------------------------
+# building with a cache
+
+
+def build_windows(kind: str, data_dirs: Sequence[str | Path] | str | Path,
+                  records: Iterable[str], *, seed: int = 0, cache_dir: str | Path | None = None,
+                  beat_config: BeatConfig | None = None,
+                  ventricular_config: VentricularConfig | None = None,
+                  verbose: bool = False) -> WindowSet:
+    """Windows of ``kind`` (``"beat"`` or ``"ventricular"``) for ``records``, concatenated.
+
+    Each record's windows are cached in ``cache_dir`` (default :func:`default_cache_dir`;
+    ``cache_dir=""`` disables caching) and reused when the same record,
+    seed and configuration come again. Noise for model 1 comes from ``nstdb/bw|em|ma`` in
+    ``data_dirs`` (skipped, with only the clean record, when they are absent).
+    """
+    if kind not in ("beat", "ventricular"):
+        raise ValueError(f"kind must be 'beat' or 'ventricular', got {kind!r}")
+    records = list(records)
+    cache = Path(cache_dir) if cache_dir not in (None, "") else (
+        default_cache_dir() if cache_dir is None else None)
+    cfg = (beat_config or BeatConfig()) if kind == "beat" else (
+        ventricular_config or VentricularConfig())
+    digest = hashlib.sha1(repr(cfg).encode()).hexdigest()[:8]
+    tag = f"v{CACHE_VERSION}_s{seed}_{digest}"
+    noises = None
+    sets = []
+    for record in records:
+        path = cache / f"{kind}_{record}_{tag}.npz" if cache else None
+        if path is not None and path.is_file():
+            sets.append(WindowSet.load(path))
+            continue
+        rd = load_record(data_dirs, record)
+        if kind == "beat":
+            if noises is None:
+                noises = _load_noises(data_dirs)
+            ws = build_beat_record(rd, noises, seed, cfg)
+        else:
+            ws = build_ventricular_record(rd, seed, cfg)
+        if path is not None:
+            ws.save(path)
+        if verbose:
+            print(f"  built {kind} {record}: {len(ws)} windows {ws.counts()}", flush=True)
+        sets.append(ws)
+    if not sets:
+        length = sum(BEAT_WINDOW if kind == "beat" else VENTRICULAR_WINDOW)
+        return WindowSet.empty(length, 2)
+    return WindowSet.concat(sets)
+
+
+def _load_noises(data_dirs) -> dict[str, np.ndarray]:
+    out = {}
+    for kind in NOISE_KINDS:
+        try:
+            base = find_record(data_dirs, kind)
+        except FileNotFoundError:
+            continue
+        out[kind] = load_noise(base.parent, kind)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# patient-wise splits
+
+
+def kfold_by_patient(records: Iterable[str], k: int, seed: int = 0) -> list[tuple[list[str],
+                                                                                   list[str]]]:
+    """``k`` folds ``(train_records, test_records)`` with every patient's records on one side.
+
+    Patients are shuffled with ``seed`` and dealt round-robin, so fold sizes differ by at most
+    one patient.
+    """
+    records = list(records)
+    patients = sorted({patient_of(r) for r in records})
+    if not 2 <= k <= len(patients):
+        raise ValueError(f"k={k} folds need 2 <= k <= {len(patients)} patients")
+    order = np.random.default_rng(seed).permutation(len(patients))
+    folds = [[patients[i] for i in order[j::k]] for j in range(k)]
+    out = []
+    for held in folds:
+        test = records_of_patients(records, held)
+        train = [r for r in records if r not in test]
+        out.append((train, test))
+    return out
+
+
+def split_validation(records: Iterable[str], fraction: float = 0.2,
+                     seed: int = 0) -> tuple[list[str], list[str]]:
+    """``(train, validation)`` records, about ``fraction`` of the patients in validation."""
+    records = list(records)
+    patients = sorted({patient_of(r) for r in records})
+    n_val = max(1, int(round(fraction * len(patients))))
+    if n_val >= len(patients):
+        raise ValueError("need at least two patients to split")
+    rng = np.random.default_rng(seed)
+    val_patients = set(rng.choice(patients, n_val, replace=False).tolist())
+    val = records_of_patients(records, val_patients)
+    return [r for r in records if r not in val], val

@@ -1,0 +1,380 @@
+"""Training both models with Keras: class weights, augmentation, patient-wise early stopping.
+
+:func:`train_model` builds (or loads from the cache) the windows of the training and validation
+records (:mod:`ecgtk.export.dataset`), then fits :func:`ecgtk.export.architecture.build_model`:
+
+- balanced class weights (as per-sample weights, since batches are augmented on the fly by
+  :mod:`ecgtk.export.augment`),
+- ``EarlyStopping`` on the validation records' loss with the best weights restored, and a
+  ``ModelCheckpoint`` of the best model in ``out_dir``,
+- fixed seeds (``keras.utils.set_random_seed``), TensorFlow limited to a few CPU threads,
+- Keras' own progress bar.
+
+Transfer learning (``init`` = an existing ``.keras`` model): the head is trained first with the
+convolutional trunk (:func:`ecgtk.export.architecture.trunk_layers`) frozen, then everything at
+a low learning rate.
+
+After fitting, the decision threshold is chosen on the validation records only
+(:func:`choose_threshold`) and written with the training facts to ``<kind>.train.json``.
+
+TensorFlow is imported inside functions: importing this module is cheap and has no side effects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.export.augment import AugmentConfig, augment
+from ecgtk.export.dataset import (
+    ALL_RECORDS,
+    NSTDB_RECORDS,
+    WindowSet,
+    build_windows,
+    split_validation,
+)
+from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW
+
+__all__ = [
+    "CLASSES",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_LEADS",
+    "TrainSettings",
+    "choose_threshold",
+    "configure_tensorflow",
+    "discover_records",
+    "predict_proba",
+    "train_command",
+    "train_model",
+    "train_windows",
+]
+
+KINDS = ("beat", "ventricular")
+WINDOWS = {"beat": BEAT_WINDOW, "ventricular": VENTRICULAR_WINDOW}
+#: Class names, index = model output column.
+CLASSES = {"beat": ("artefact", "beat"), "ventricular": ("non-ventricular", "ventricular")}
+#: Input leads (the first n leads of a recording); chosen by measurement, see models/*.md.
+DEFAULT_LEADS = {"beat": 2, "ventricular": 2}
+DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
+#: Fine-tuning: share of the epochs spent on the head alone, and the learning rates.
+HEAD_EPOCH_SHARE = 1 / 3
+HEAD_LR = 1e-3
+FINE_TUNE_LR = 1e-4
+_NSTDB_NAME = re.compile(r"^\d{3}e(\d\d|_\d)$")
+
+
+@dataclass
+class TrainSettings:
+    """Knobs of one training run (defaults are the shipped models')."""
+
+    n_leads: int | None = None  # None: DEFAULT_LEADS[kind]
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    patience: int = 3
+    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    arch: dict = field(default_factory=dict)  # extra build_model arguments
+    threads: int = 2
+    verbose: int | str = "auto"
+    max_train_windows: int | None = None  # cap (random subsample) for quick experiments
+
+
+def configure_tensorflow(threads: int = 2) -> None:
+    """Limit TensorFlow to ``threads`` CPU threads (call before any TF work; later calls are
+    ignored) and quieten its logging."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised
+        pass
+
+
+def _class_weights(y: np.ndarray) -> dict[int, float]:
+    counts = np.bincount(np.asarray(y, np.int64), minlength=2).astype(np.float64)
+    counts = np.maximum(counts, 1)
+    return {c: float(len(y) / (len(counts) * counts[c])) for c in range(len(counts))}
+
+
+def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
+                   class_weight: dict[int, float], config: AugmentConfig | None):
+    import keras
+
+    class AugmentedBatches(keras.utils.PyDataset):
+        """Shuffled, augmented batches ``(x, y, sample_weight)``; epoch ``e``, batch ``i`` use
+        the seed ``(seed, e, i)``."""
+
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self.weights = np.array([class_weight[c] for c in range(len(class_weight))],
+                                    np.float32)
+            self._order()
+
+        def _order(self):
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(y))
+
+        def __len__(self):
+            return math.ceil(len(y) / batch_size)
+
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            xb = x[idx]
+            if config is not None:
+                xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config)
+            yb = y[idx].astype(np.int32)
+            return xb, yb, self.weights[yb]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._order()
+
+    return AugmentedBatches()
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Probability of class 1 for windows ``x`` (Keras model or an ONNX-like callable)."""
+    if len(x) == 0:
+        return np.zeros(0, np.float32)
+    if callable(model) and not hasattr(model, "predict"):
+        return np.asarray(model(x), np.float32)
+    return model.predict(x, batch_size=batch_size, verbose=0)[:, 1].astype(np.float32)
+
+
+def choose_threshold(kind: str, p: np.ndarray, ws: WindowSet) -> dict:
+    """Decision threshold on validation windows ``ws`` (their class-1 probabilities ``p``).
+
+    - ``ventricular``: the threshold in 0.05 ... 0.95 that maximises the validation F1 of V
+      (ties: the one closest to 0.5);
+    - ``beat``: 0.5, lowered when needed so that at most 0.1 % of the validation beats at SNR
+      >= 6 dB (and clean) are rejected -- rejecting a real beat costs more than passing an
+      artefact, which the morphology checks downstream may still catch.
+    """
+    y = ws.y.astype(bool)
+    if kind == "ventricular":
+        best = (-1.0, 0.5)
+        for t in np.round(np.arange(0.05, 0.951, 0.05), 2):
+            pred = p >= t
+            tp, fp, fn = (pred & y).sum(), (pred & ~y).sum(), (~pred & y).sum()
+            f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+            if f1 > best[0] + 1e-12 or (abs(f1 - best[0]) <= 1e-12
+                                        and abs(t - 0.5) < abs(best[1] - 0.5)):
+                best = (float(f1), float(t))
+        return {"threshold": best[1], "rule": "max validation F1 (V)", "val_f1": best[0]}
+    easy = y & ~(ws.snr_db < 6)  # NaN (clean) compares False
+    t = 0.5
+    if easy.any():
+        q = float(np.quantile(p[easy], 0.001))
+        t = min(0.5, max(0.02, math.floor(q * 100) / 100))
+    pred = p >= t
+    return {"threshold": t,
+            "rule": "0.5, lowered so <= 0.1% of validation beats (clean, SNR >= 6 dB) rejected",
+            "val_beat_recall": float(pred[y].mean()) if y.any() else None,
+            "val_artefact_rejected": float((~pred[~y]).mean()) if (~y).any() else None}
+
+
+def _freeze_trunk(model, frozen: bool) -> None:
+    from ecgtk.export.architecture import trunk_layers
+
+    for layer in trunk_layers(model):
+        layer.trainable = not frozen
+
+
+def _n_trainable(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: int, lr: float,
+         settings: TrainSettings, seed: int, phase: str) -> dict:
+    import keras
+
+    x, y = train
+    cw = _class_weights(y)
+    seq = _make_sequence(x, y, settings.batch_size, seed, cw, settings.augment)
+    vx, vy = val
+    vw = np.array([cw[int(c)] for c in vy], np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience,
+                                      restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(str(out_dir / f"{name}.ckpt.keras"), monitor="val_loss",
+                                        save_best_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3,
+                                          patience=max(1, settings.patience - 1), min_lr=1e-5),
+    ]
+    t0 = time.time()
+    hist = model.fit(seq, validation_data=(vx, vy.astype(np.int32), vw), epochs=epochs,
+                     callbacks=callbacks, verbose=settings.verbose)
+    losses = [float(v) for v in hist.history.get("val_loss", [])]
+    return {"phase": phase, "learning_rate": lr, "epochs_run": len(losses),
+            "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
+            "val_loss": losses, "loss": [float(v) for v in hist.history.get("loss", [])],
+            "seconds": round(time.time() - t0, 1), "trainable_params": _n_trainable(model),
+            "class_weight": cw}
+
+
+def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Path, *,
+                  init: str | Path | None = None, epochs: int | None = None, seed: int = 0,
+                  settings: TrainSettings | None = None, extra_info: dict | None = None
+                  ) -> tuple[Path, dict]:
+    """Fit model ``kind`` on window sets; returns the ``.keras`` path and the training facts
+    (also written to ``<out_dir>/<kind>.train.json``)."""
+    import keras
+
+    from ecgtk.export.architecture import build_model
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError("empty training or validation set")
+    s = settings or TrainSettings()
+    n_leads = s.n_leads or DEFAULT_LEADS[kind]
+    epochs = int(epochs or DEFAULT_EPOCHS[kind])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    configure_tensorflow(s.threads)
+    keras.utils.set_random_seed(seed)
+
+    if s.max_train_windows and len(train) > s.max_train_windows:
+        pick = np.sort(np.random.default_rng(seed).choice(len(train), s.max_train_windows,
+                                                           replace=False))
+        train = train.subset(pick)
+    x, y = train.leads(n_leads), train.y
+    vx, vy = val.leads(n_leads), val.y
+    length = sum(WINDOWS[kind])
+    if x.shape[1] != length:
+        raise ValueError(f"{kind} windows must be {length} samples, got {x.shape[1]}")
+
+    t0 = time.time()
+    phases = []
+    if init is None:
+        model = build_model(length, n_leads, 2, name=f"ecgtk_{kind}", **s.arch)
+        phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, epochs=epochs,
+                           lr=s.learning_rate, settings=s, seed=seed, phase="full"))
+    else:
+        import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
+
+        model = keras.models.load_model(str(init))
+        if tuple(model.input_shape[1:]) != (length, n_leads):
+            raise ValueError(f"{init}: input {model.input_shape[1:]} does not fit "
+                             f"{(length, n_leads)}")
+        head_epochs = max(1, int(round(epochs * HEAD_EPOCH_SHARE)))
+        _freeze_trunk(model, True)
+        phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind,
+                           epochs=head_epochs, lr=HEAD_LR, settings=s, seed=seed,
+                           phase="head (trunk frozen)"))
+        _freeze_trunk(model, False)
+        phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind,
+                           epochs=max(1, epochs - head_epochs), lr=FINE_TUNE_LR, settings=s,
+                           seed=seed + 1, phase="all layers"))
+    seconds = time.time() - t0
+
+    p_val = predict_proba(model, vx)
+    threshold = choose_threshold(kind, p_val, val)
+    path = out_dir / f"{kind}.keras"
+    model.save(str(path))
+    info = {
+        "kind": kind,
+        "classes": list(CLASSES[kind]),
+        "window": list(WINDOWS[kind]),
+        "rate_hz": MODEL_RATE_HZ,
+        "n_leads": n_leads,
+        "seed": seed,
+        "init": str(init) if init else None,
+        "train_records": sorted(set(train.record.tolist())),
+        "val_records": sorted(set(val.record.tolist())),
+        "train_counts": train.counts(),
+        "val_counts": val.counts(),
+        "parameters": int(model.count_params()),
+        "train_seconds": round(seconds, 1),
+        "phases": phases,
+        "threshold": threshold,
+        "settings": {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v)
+                     for k, v in asdict(s).items()},
+        **(extra_info or {}),
+    }
+    (out_dir / f"{kind}.train.json").write_text(json.dumps(info, indent=2, default=str))
+    return path, info
+
+
+def train_model(kind: str, train_records: Sequence[str], val_records: Sequence[str],
+                data_dirs: Sequence[str | Path] | str | Path, out_dir: str | Path, init=None,
+                epochs: int | None = None, seed: int = 0, *, settings: TrainSettings | None = None,
+                cache_dir: str | Path | None = None, data_seed: int = 0) -> Path:
+    """Train model ``kind`` (``"beat"`` or ``"ventricular"``) on ``train_records``, stopping
+    early on ``val_records`` (patients must not overlap); returns the ``.keras`` path.
+
+    ``init``: a ``.keras`` model to fine-tune (head first with the trunk frozen, then all layers
+    at a low learning rate). ``data_seed`` seeds the window sampling (cached per record).
+    """
+    from ecgtk.export.dataset import patient_of
+
+    shared = {patient_of(r) for r in train_records} & {patient_of(r) for r in val_records}
+    if shared:
+        raise ValueError(f"patients {sorted(shared)} are in both training and validation")
+    train = build_windows(kind, data_dirs, train_records, seed=data_seed, cache_dir=cache_dir)
+    val = build_windows(kind, data_dirs, val_records, seed=data_seed, cache_dir=cache_dir)
+    data = {"data_dirs": [str(d) for d in ([data_dirs] if isinstance(data_dirs, (str, Path))
+                                           else data_dirs)]}
+    path, _ = train_windows(kind, train, val, out_dir, init=init, epochs=epochs, seed=seed,
+                            settings=settings, extra_info=data)
+    return path
+
+
+def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
+    """Annotated WFDB records (``.hea`` with ``.atr``) in ``data_dirs`` and their ``mitdb/`` and
+    ``nstdb/`` folders. Model 2 leaves out the nstdb noisy copies (``118e06`` ...), which
+    repeat the beats of ``118``/``119``; model 1 uses them."""
+    found: list[str] = []
+    for d in data_dirs:
+        for sub in ("", "mitdb", "nstdb"):
+            folder = Path(d) / sub
+            if not folder.is_dir():
+                continue
+            for hea in sorted(folder.glob("*.hea")):
+                name = hea.stem
+                if not hea.with_suffix(".atr").is_file() or name in found:
+                    continue
+                if kind == "ventricular" and _NSTDB_NAME.match(name):
+                    continue
+                found.append(name)
+    order = {r: i for i, r in enumerate(ALL_RECORDS + NSTDB_RECORDS)}
+    return sorted(found, key=lambda r: (order.get(r, len(order)), r))
+
+
+def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | None,
+                  epochs: int, val_records: list[str] | None) -> Path:
+    """What ``ecgtk train`` runs: train ``kind`` on every annotated record in ``data_dirs``.
+
+    Validation (early stopping, threshold) uses ``val_records`` -- with every other record of
+    the same patients -- or, when ``None``, a seeded 20 % of the patients. Returns the
+    ``.keras`` path in ``out_dir`` (``<kind>.keras``, with ``<kind>.train.json`` beside it).
+    """
+    from ecgtk.export.dataset import patient_of, records_of_patients
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    records = discover_records(data_dirs, kind)
+    if not records:
+        raise FileNotFoundError(f"no annotated WFDB records in {', '.join(map(str, data_dirs))}")
+    if val_records:
+        missing = [r for r in val_records if r not in records]
+        if missing:
+            raise ValueError(f"validation records not found: {', '.join(missing)}")
+        val = records_of_patients(records, {patient_of(r) for r in val_records})
+        train = [r for r in records if r not in val]
+    else:
+        train, val = split_validation(records, 0.2, seed=0)
+    if not train:
+        raise ValueError("no training records left after taking the validation records")
+    return train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)

@@ -1,0 +1,157 @@
+"""The archive runner behind ``ecgtk run``: every recording once, resumable, never half-written.
+
+For each recording, three Parquet files named by :func:`ecgtk.archive.output_name` are written
+atomically: ``beats/``, ``clusters/``, then ``records/`` last. The records file is the commit
+mark: a recording counts as done when its records file exists, its beats and clusters files
+exist, and the source's size and mtime match the ones stored in its records row. A crash
+(even ``kill -9``) leaves at most hidden temporary files, which the next run removes, and the
+next run redoes only unfinished recordings. A bad recording gets an error row (and empty beats
+and clusters files) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ecgtk.archive import Source, output_name, source_fingerprint
+from ecgtk.recording import RecordingError
+from ecgtk.tables import (
+    BEATS_SCHEMA,
+    CLUSTERS_SCHEMA,
+    records_row,
+    write_parquet_atomic,
+)
+
+TABLES = ("beats", "clusters", "records")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What happened to one recording (a small summary: the data went to files)."""
+
+    record_id: str
+    status: str  # "ok", "error", or "skipped" (done by an earlier run; see ``failed``)
+    n_beats: int = 0
+    n_ventricular: int = 0
+    n_clusters: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    failed: bool = False  # True for errors, and for skipped recordings that had failed
+
+
+
+def output_paths(out_dir: Path, record_id: str) -> dict[str, Path]:
+    """Where a recording's three files go."""
+    name = output_name(record_id)
+    return {table: Path(out_dir) / table / name for table in TABLES}
+
+
+def finished_status(source: Source, out_dir: Path) -> str | None:
+    """The stored status ("ok" or "error") when the recording's three files exist and its
+    source is unchanged since; None when it must be (re)done."""
+    paths = output_paths(out_dir, source.record_id)
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    try:
+        row = pq.read_table(paths["records"],
+                            columns=["status", "source_bytes", "source_mtime_ns"]).to_pylist()[0]
+    except Exception:  # unreadable or foreign file: redo the recording
+        return None
+    if (row["source_bytes"], row["source_mtime_ns"]) != source_fingerprint(source.path):
+        return None
+    return row["status"]
+
+
+def remove_stale_temporaries(out_dir: Path) -> int:
+    """Delete temporary files a killed run left behind; returns how many."""
+    removed = 0
+    for table in TABLES:
+        folder = Path(out_dir) / table
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp-*"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def process_source(source: Source, out_dir: Path) -> RecordResult:
+    """Analyse one recording and write its three files; never raises for a bad recording."""
+    from ecgtk import __version__
+    from ecgtk.analysis import analyse_recording
+    from ecgtk.readers import read_recording
+
+    started = time.perf_counter()
+    fingerprint = source_fingerprint(source.path)
+    paths = output_paths(out_dir, source.record_id)
+    metadata = {"ecgtk_version": __version__, "record_id": source.record_id}
+    row = {"record_id": source.record_id, "path": str(source.path),
+           "source_bytes": fingerprint[0], "source_mtime_ns": fingerprint[1]}
+    try:
+        recording = read_recording(source.path, record_id=source.record_id)
+        row.update(fs=recording.fs, n_leads=recording.n_leads, duration_s=recording.duration_s)
+        analysis = analyse_recording(recording)
+        beats, clusters = analysis.beats, analysis.clusters
+        row.update(n_beats=analysis.n_beats, n_ventricular=analysis.n_ventricular,
+                   n_artefact=analysis.n_artefact, status="ok")
+        error = None
+    except RecordingError as failure:
+        error = str(failure)
+    except MemoryError:
+        error = f"{source.path}: out of memory while analysing this recording"
+    except Exception as failure:  # a bug, not bad input: say so, keep the run going
+        error = (f"{source.path}: internal error ({type(failure).__name__}: {failure}); "
+                 "please report it with this message")
+        traceback.print_exc()
+    if error is not None:
+        beats, clusters = BEATS_SCHEMA.empty_table(), CLUSTERS_SCHEMA.empty_table()
+        row.update(status="error", error=error, n_beats=0, n_ventricular=0, n_artefact=0)
+    seconds = time.perf_counter() - started
+    row["seconds"] = round(seconds, 3)
+    write_parquet_atomic(beats, paths["beats"], metadata)
+    write_parquet_atomic(clusters, paths["clusters"], metadata)
+    write_parquet_atomic(records_row(**row), paths["records"], metadata)  # the commit mark
+    return RecordResult(source.record_id, row["status"], row["n_beats"], row["n_ventricular"],
+                        clusters.num_rows, seconds, error, failed=error is not None)
+
+
+def _init_worker() -> None:
+    """Each worker process computes on one thread: workers, not threads, share the cores."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
+def run_archive(sources: list[Source], out_dir: Path, workers: int = 1,
+                force: bool = False) -> Iterator[RecordResult]:
+    """Process every source not already done (all of them with ``force``), yielding each
+    result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes."""
+    out_dir = Path(out_dir)
+    for table in TABLES:
+        (out_dir / table).mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    todo = []
+    for source in sources:
+        status = None if force else finished_status(source, out_dir)
+        if status is None:
+            todo.append(source)
+        else:
+            yield RecordResult(source.record_id, "skipped", failed=status != "ok")
+    if workers <= 1 or len(todo) <= 1:
+        for source in todo:
+            yield process_source(source, out_dir)
+        return
+    context = get_context("spawn")  # no fork: ONNX Runtime and threads don't survive it
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_init_worker) as pool:
+        futures = [pool.submit(process_source, source, out_dir) for source in todo]
+        for future in as_completed(futures):
+            yield future.result()
