@@ -136,7 +136,8 @@ def write_bad_archive(root: Path) -> dict[str, str]:
     raw[30] ^= 0xFF  # flip a header byte: the CRC no longer matches
     (root / "holter.ecg").write_bytes(bytes(raw))
     return {"cut": "trunc", "orphan": "orphan.dat", "garbage": "garbage.hea",
-            "empty.hea": "empty", "empty.edf": "empty", "random": "random.edf", "nan": "NaN", "flat": "flat",
+            "empty.hea": "empty", "empty.edf": "empty", "random": "random.edf", "nan": "NaN",
+            "flat": "flat",
             "pickle": "pickle", "fast": "sampling rate", "holter": "CRC"}
 
 
