@@ -8,6 +8,8 @@ not between patients or recorders, whose gains differ.
 
 from __future__ import annotations
 
+import warnings
+
 import numba
 import numpy as np
 
@@ -78,6 +80,8 @@ def normalise_windows_reference(windows: np.ndarray, scale: np.ndarray,
                                 clip: float = 20.0) -> np.ndarray:
     """Plain numpy version of :func:`normalise_windows`, for tests."""
     windows = np.asarray(windows, dtype=np.float32)
-    centre = np.nan_to_num(np.nanmedian(windows, axis=1, keepdims=True))
+    with warnings.catch_warnings():  # an all-NaN window has no median: centre it at 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nan_to_num(np.nanmedian(windows, axis=1, keepdims=True))
     out = np.nan_to_num((windows - centre) / np.asarray(scale, np.float32))
     return np.clip(out, -clip, clip).astype(np.float32)

@@ -116,8 +116,8 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
                  lead_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-block weight and QRS level of each lead, both ``(n_blocks, leads)``.
 
-    Blocks start ``lead_in`` samples before the first sample (that part counts as unusable),
-    so that a caller can lay the same block grid over every chunk of a recording.
+    Blocks start ``lead_in`` samples before the first sample, so that a caller can lay the
+    same block grid over every chunk of a recording.
 
     In each block of ``block_s`` seconds a lead's QRS level is the median (over
     ``level_blocks`` neighbouring blocks) of the block maxima of its feature, its noise level
@@ -145,7 +145,8 @@ def _block_stats(feature: np.ndarray, unusable: np.ndarray, block: int, lead_in:
                  step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per block and lead: the feature's maximum, the median of every ``step``-th sample (the
     feature is smooth over its integration window, so that is the block's median), and the
-    share of unusable samples (the lead-in counts as unusable)."""
+    share of unusable samples among the block's samples that exist (the first block starts
+    ``lead_in`` samples before sample 0, the last may end early)."""
     n, n_leads = feature.shape
     n_blocks = (n + lead_in + block - 1) // block
     maxima = np.zeros((n_blocks, n_leads))
@@ -156,13 +157,13 @@ def _block_stats(feature: np.ndarray, unusable: np.ndarray, block: int, lead_in:
         hi = min(n, (b + 1) * block - lead_in)
         for lead in range(n_leads):
             top = 0.0
-            bad = block - (hi - lo)
+            bad = 0
             for i in range(lo, hi):
                 top = max(top, feature[i, lead])
                 bad += unusable[i, lead]
             maxima[b, lead] = top
             medians[b, lead] = np.median(feature[lo:hi:step, lead])
-            bad_share[b, lead] = bad / block
+            bad_share[b, lead] = bad / (hi - lo)
     return maxima, medians, bad_share
 
 
@@ -177,7 +178,7 @@ def block_stats_reference(feature: np.ndarray, unusable: np.ndarray, block: int,
         lo, hi = max(0, b * block - lead_in), min(n, (b + 1) * block - lead_in)
         maxima[b] = np.maximum(feature[lo:hi].max(axis=0), 0.0)
         medians[b] = np.median(feature[lo:hi:step], axis=0)
-        bad_share[b] = (block - (hi - lo) + unusable[lo:hi].sum(axis=0)) / block
+        bad_share[b] = unusable[lo:hi].mean(axis=0)
     return maxima, medians, bad_share
 
 
