@@ -8,7 +8,8 @@ between recordings and what the normaliser does not remove:
 - baseline wander (a slow sinusoid across the window),
 - additive white noise,
 - a time shift of a few samples (detector jitter), with edge replication,
-- optionally polarity inversion (off by default: measured no gain, see the model cards).
+- optionally polarity inversion and lead-order reversal (off by default; see the model cards
+  for what was measured).
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
@@ -39,6 +40,7 @@ class AugmentConfig:
     noise_std: tuple[float, float] = (0.0, 0.05)  # white noise, QRS-scale units
     max_shift: int = 3  # samples
     flip_probability: float = 0.0  # polarity inversion of the whole window
+    swap_probability: float = 0.0  # reverse the lead order (windows with 2+ leads)
     fs: float = MODEL_RATE_HZ
 
 
@@ -91,6 +93,11 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     if cfg.flip_probability > 0:
         flip = rng.random(n) < cfg.flip_probability
         out[flip] *= -1.0
+
+    # lead order
+    if cfg.swap_probability > 0 and leads > 1:
+        swap = rng.random(n) < cfg.swap_probability
+        out[swap] = out[swap][:, :, ::-1]
 
     out -= np.median(out, axis=1, keepdims=True)
     np.clip(out, -CLIP, CLIP, out=out)

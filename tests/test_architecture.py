@@ -53,7 +53,7 @@ def test_layer_names_for_gradcam_and_attention():
     assert tuple(full.get_layer(LAST_CONV_LAYER).output.shape) == (None, 75, 192)
     tiny = build_model(100, 1, **TINY)
     assert last_conv_layer_name(tiny) == last_conv_layer_name(2) == "block2_add"
-    weights = keras.Model(tiny.inputs, tiny.get_layer(architecture.ATTENTION_WEIGHTS_LAYER).output)
+    weights = keras.Model(tiny.input, tiny.get_layer(architecture.ATTENTION_WEIGHTS_LAYER).output)
     w = np.asarray(weights(_windows(3, 100, 1), training=False))
     assert w.shape == (3, 25, 1)
     np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-5)
@@ -97,4 +97,4 @@ def test_clone_for_export_same_outputs():
 
 def test_rejects_too_short_windows():
     with pytest.raises(ValueError, match="too short"):
-        build_model(4, 1, **TINY)
+        build_model(3, 1, **TINY)

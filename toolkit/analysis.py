@@ -1,8 +1,8 @@
 """One recording in, its three tables out: the per-recording pipeline of ``ecgtk run``.
 
-Today the pipeline is: read in chunks -> detect R peaks -> beats table (labels "N"). The models
-(beat vs artefact, normal vs ventricular), their validation and the morphology templates plug in
-here as they land; the runner, the files and resume do not change.
+read in chunks -> detect candidates -> model 1 (beat or artefact) -> model 2 (normal or
+ventricular) on the beats -> templates -> tables. Memory stays bounded: per chunk only the
+candidates' calls and coarse morphology are kept.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ecgtk.detect import detect_beats
+from ecgtk.beat_models import BeatModels, ChunkCalls
+from ecgtk.detect import iter_detections
 from ecgtk.kernels.quality import unusable_mask
 from ecgtk.recording import Recording, RecordingError
-from ecgtk.tables import CLUSTERS_SCHEMA, beats_table
+from ecgtk.tables import beats_table, clusters_table
+from ecgtk.templates import cluster_beats
 
 #: Seconds read at the start of a recording with no beats, to tell "leads off" from "no ECG".
 PROBE_S = 600.0
@@ -32,20 +34,40 @@ class Analysis:
     n_artefact: int
 
 
-def analyse_recording(recording: Recording) -> Analysis:
+def analyse_recording(recording: Recording, models: BeatModels) -> Analysis:
     """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG."""
-    beats = detect_beats(recording)
-    if len(beats) == 0:
+    samples, calls = [], []
+    for chunk, candidates in iter_detections(recording):
+        if len(candidates):
+            samples.append(candidates)
+            calls.append(models.call_chunk(chunk.signal, recording.fs,
+                                           candidates - chunk.start))
+    if not samples:
         raise RecordingError(recording.path, _why_no_beats(recording))
-    table = beats_table(recording.record_id, beats, recording.fs)
-    return Analysis(beats=table, clusters=CLUSTERS_SCHEMA.empty_table(), n_beats=len(beats),
-                    n_ventricular=0, n_artefact=0)
+    samples = np.concatenate(samples)
+    merged = ChunkCalls(*(np.concatenate([getattr(c, f) for c in calls])
+                          for f in ChunkCalls.__dataclass_fields__))
+    threshold = models.info["ventricular"].threshold
+    labels = np.where(~merged.is_beat, "artefact",
+                      np.where(merged.p_ventricular >= threshold, "V", "N")).astype(object)
+    beat_rows = np.flatnonzero(merged.is_beat)
+    templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])
+    cluster = np.full(len(samples), -1, dtype=np.int32)
+    cluster[beat_rows] = templates.assignment
+    beats = beats_table(recording.record_id, samples, recording.fs, labels=labels,
+                        p_beat=merged.p_beat, p_ventricular=merged.p_ventricular,
+                        cluster=np.ma.masked_less(cluster, 0))
+    clusters = clusters_table(recording.record_id, templates.n_beats, templates.labels,
+                              templates.templates, templates.merged_from)
+    return Analysis(beats, clusters, n_beats=len(beat_rows),
+                    n_ventricular=int((labels == "V").sum()),
+                    n_artefact=int((labels == "artefact").sum()))
 
 
 def _why_no_beats(recording: Recording) -> str:
     probe = recording.read(0, int(PROBE_S * recording.fs))
     if np.isnan(probe).all():
-        return "no usable signal: every sample is NaN"
+        return "no usable signal: the samples are NaN (missing)"
     if unusable_mask(probe, recording.fs).all():
         return "no usable signal: every lead is a flat line (leads off?)"
     return "no heartbeat found in the signal (is this an ECG?)"

@@ -41,6 +41,18 @@ def run(
     workers: Annotated[int, typer.Option(
         help="Worker processes analysing recordings in parallel (default: one per CPU core).",
         min=1)] = max(1, os.cpu_count() or 1),
+    device: Annotated[str, typer.Option(
+        help="Where the models run: auto (CUDA when onnxruntime-gpu finds a GPU, else CPU), "
+        "cpu, or cuda (falls back to CPU with a warning).")] = "cpu",
+    gpu_mem_gb: Annotated[float, typer.Option(
+        help="GPU memory cap per worker for ONNX Runtime's CUDA provider, in GB.",
+        min=0.1)] = 6.0,
+    batch_size: Annotated[int, typer.Option(
+        help="Windows per model call (larger is faster, up to memory).", min=1)] = 1024,
+    models: Annotated[Path | None, typer.Option(
+        help="Folder with your own beat.onnx and ventricular.onnx (e.g. fine-tuned with "
+        "'ecgtk train --init'). Default: the models shipped with ecgtk.",
+        show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Redo recordings that an earlier run already finished.")] = False,
     quiet: Annotated[bool, typer.Option(
@@ -54,9 +66,13 @@ def run(
     1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8
     """
     from ecgtk.archive import ArchiveError, find_recordings, sample_archive
+    from ecgtk.beat_models import ModelSettings
     from ecgtk.run_command import show_run, summary_table
-    from ecgtk.runner import run_archive
+    from ecgtk.runner import models_for, run_archive
+    from ecgtk.sessions import DEVICES, ModelError
 
+    if device not in DEVICES:
+        _fail(f"--device must be one of {', '.join(DEVICES)}, not {device!r}", code=1)
     archive = archive if archive is not None else sample_archive()
     try:
         sources = find_recordings(archive, glob, exclude=out)
@@ -64,9 +80,22 @@ def run(
         _fail(str(error), code=1)
     if not sources:
         _fail(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found", code=1)
+    workers = min(workers, len(sources))
+    settings = ModelSettings(
+        device=device, gpu_mem_gb=gpu_mem_gb, batch_size=batch_size,
+        threads=max(1, (os.cpu_count() or 1) // workers),
+        beat_path=models / "beat.onnx" if models else None,
+        ventricular_path=models / "ventricular.onnx" if models else None)
+    try:
+        providers = models_for(settings).providers  # fail early, and say where models run
+    except ModelError as error:
+        _fail(str(error), code=1)
+    if not quiet:
+        console.print(f"{len(sources)} recordings, {workers} worker(s), models on "
+                      f"{', '.join(providers)}", highlight=False)
     started = time.perf_counter()
-    results = show_run(run_archive(sources, out, workers=min(workers, len(sources)),
-                                   force=force), len(sources), console, quiet)
+    results = show_run(run_archive(sources, out, workers=workers, force=force,
+                                   settings=settings), len(sources), console, quiet)
     if not quiet:
         console.print(summary_table(results, out, time.perf_counter() - started))
     if any(r.failed for r in results):
@@ -157,6 +186,64 @@ def evaluate_command(
         console.print(f"wrote {json_out}")
     if not result["records"]:
         _fail("no record could be scored (no reference annotations matched the output)")
+
+
+@app.command()
+def explain(
+    record: Annotated[Path, typer.Argument(help="Recording to explain (.hea, .edf, .ecg, .npy).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder for heatmaps.parquet and one PNG per explained beat.")],
+    beats: Annotated[str, typer.Option(
+        help="Which beats: V (ventricular), N (normal) or all.")] = "V",
+    limit: Annotated[int, typer.Option(
+        help="At most this many beats, spread evenly over the recording.", min=1)] = 20,
+    fs: Annotated[float | None, typer.Option(
+        help="Sampling rate in Hz, for .npy files without a .json sidecar.")] = None,
+    models: Annotated[Path | None, typer.Option(
+        help="Folder with your own beat.onnx and ventricular.onnx (default: the shipped ones).",
+        show_default=False)] = None,
+) -> None:
+    """Grad-CAM: which samples of a beat drove its normal/ventricular call.
+
+    Writes heatmaps.parquet (record_id, sample, label, p_ventricular, heatmap in [0, 1] per
+    sample of the 150+150-sample window at 360 Hz) and PNGs: each beat coloured by its heatmap
+    beside the record's typical N beat. Example: ecgtk explain 208.hea --beats V --out expl
+    """
+    from ecgtk.beat_models import BeatModels, ModelSettings
+    from ecgtk.explain import (
+        BEAT_CHOICES,
+        explain_recording,
+        heatmaps_table,
+        load_heatmapper,
+        write_figures,
+    )
+    from ecgtk.readers import read_recording
+    from ecgtk.recording import RecordingError
+    from ecgtk.sessions import ModelError
+    from ecgtk.tables import write_parquet_atomic
+
+    if beats not in BEAT_CHOICES:
+        _fail(f"--beats must be one of {', '.join(BEAT_CHOICES)}, not {beats!r}", code=1)
+    try:
+        loaded = BeatModels(ModelSettings(
+            beat_path=models / "beat.onnx" if models else None,
+            ventricular_path=models / "ventricular.onnx" if models else None))
+        heatmapper = load_heatmapper(loaded)
+        recording = read_recording(record, fs=fs)
+        explanation = explain_recording(recording, loaded, heatmapper, beats, limit)
+    except (ModelError, ImportError) as error:
+        _fail(str(error), code=1)
+    except RecordingError as error:
+        _fail(str(error))
+    write_parquet_atomic(heatmaps_table(explanation), out / "heatmaps.parquet")
+    try:
+        figures = write_figures(explanation, out, loaded.rate_hz)
+    except ImportError:
+        console.print("[yellow]warning:[/] matplotlib is not installed, so no PNGs were drawn "
+                      "(pip install 'ecgtk[plot]')")
+        figures = []
+    console.print(f"{recording.record_id}: {len(explanation.samples)} {beats} beats explained "
+                  f"-> {out / 'heatmaps.parquet'} and {len(figures)} PNGs", highlight=False)
 
 
 @app.command()

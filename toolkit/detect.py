@@ -7,10 +7,12 @@ own range begins. Results are sample indices at the recording's own rate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
-from ecgtk.recording import Recording, iter_chunks
+from ecgtk.recording import Chunk, Recording, iter_chunks
 
 #: Seconds of signal the detector sees at once (plus the overlap on both sides).
 DEFAULT_CHUNK_S = 600.0
@@ -19,33 +21,43 @@ DEFAULT_CHUNK_S = 600.0
 DEFAULT_OVERLAP_S = 15.0
 
 
-def detect_beats(recording: Recording, params: DetectorParams | None = None,
-                 chunk_s: float = DEFAULT_CHUNK_S,
-                 overlap_s: float = DEFAULT_OVERLAP_S) -> np.ndarray:
-    """R-peak sample indices (ascending int64, at the recording's rate) of a whole recording.
+def iter_detections(recording: Recording, params: DetectorParams | None = None,
+                    chunk_s: float = DEFAULT_CHUNK_S,
+                    overlap_s: float = DEFAULT_OVERLAP_S) -> Iterator[tuple[Chunk, np.ndarray]]:
+    """Yield each chunk with the R peaks (absolute sample indices) in its own range.
 
     Each lead's QRS polarity (which wave a beat is aligned on) is learnt on the first chunk
     with beats and kept for the rest, so beats are aligned alike throughout the recording.
+    A beat on a chunk boundary that both neighbours found is kept once (the first).
     """
     params = params or DetectorParams()
     overlap = int(round(overlap_s * recording.fs))
-    found = []
-    polarity = None  # each lead's QRS polarity, set by the first chunk with beats
+    refractory = int(params.refractory_s * recording.fs)
+    polarity = None
+    last = None  # the last beat yielded, to drop its double in the next chunk
     for chunk in iter_chunks(recording, chunk_s, overlap):
         peaks, polarity = detect_rpeaks(chunk.signal, recording.fs, params, offset=chunk.start,
                                         polarity=polarity, return_polarity=True)
-        peaks += chunk.start
-        found.append(peaks[(peaks >= chunk.own_start) & (peaks < chunk.own_stop)])
-    beats = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
-    return drop_within(beats, int(params.refractory_s * recording.fs))
+        peaks = peaks + chunk.start
+        own = drop_within(peaks[(peaks >= chunk.own_start) & (peaks < chunk.own_stop)],
+                          refractory)
+        if last is not None and len(own) and own[0] - last < refractory:
+            own = own[1:]
+        if len(own):
+            last = own[-1]
+        yield chunk, own
+
+
+def detect_beats(recording: Recording, params: DetectorParams | None = None,
+                 chunk_s: float = DEFAULT_CHUNK_S,
+                 overlap_s: float = DEFAULT_OVERLAP_S) -> np.ndarray:
+    """R-peak sample indices (ascending int64, at the recording's rate) of a whole recording."""
+    found = [peaks for _, peaks in iter_detections(recording, params, chunk_s, overlap_s)]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def drop_within(beats: np.ndarray, min_distance: int) -> np.ndarray:
-    """Drop each beat that comes less than ``min_distance`` samples after the last kept one.
-
-    Chunks are detected independently, so one beat on a chunk boundary can be found by both
-    neighbours a sample or two apart; this keeps the first.
-    """
+    """Drop each beat that comes less than ``min_distance`` samples after the last kept one."""
     beats = np.sort(np.asarray(beats, dtype=np.int64))
     if len(beats) < 2 or not (np.diff(beats) < min_distance).any():
         return beats

@@ -31,14 +31,15 @@ def model_windows(signal: np.ndarray, centres: np.ndarray, before: int, after: i
     ``signal`` ``(n, leads)`` in mV at ``fs``; ``centres`` and ``scale_beats`` are sample
     indices into it (sorted). In each stretch of ``span_s`` seconds, each lead's scale is the
     median QRS peak-to-peak of ``scale_beats`` in that stretch (the detector's candidates), and
-    every window centred there is divided by it (see :mod:`ecgtk.kernels.normalise`).
+    every window centred there is divided by it (see :mod:`ecgtk.kernels.normalise`);
+    ``span_s=inf`` uses one scale for the whole signal (a chunk at inference).
     """
     x = np.asarray(signal, dtype=np.float32)
     x = x[:, None] if x.ndim == 1 else x
     centres = np.asarray(centres, dtype=np.int64)
     scale_beats = np.asarray(scale_beats, dtype=np.int64)
     out = np.empty((len(centres), before + after, x.shape[1]), dtype=np.float32)
-    span = max(1, int(round(span_s * fs)))
+    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
     half_width = int(round(SCALE_HALF_WIDTH_S * fs))
     for start in range(0, max(len(x), 1), span):
         stop = start + span

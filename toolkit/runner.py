@@ -11,9 +11,9 @@ and clusters files) and the run goes on.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ecgtk.archive import Source, output_name, source_fingerprint
+from ecgtk.beat_models import BeatModels, ModelSettings
 from ecgtk.recording import RecordingError
 from ecgtk.tables import (
     BEATS_SCHEMA,
@@ -32,6 +33,7 @@ from ecgtk.tables import (
 )
 
 TABLES = ("beats", "clusters", "records")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,22 +85,38 @@ def remove_stale_temporaries(out_dir: Path) -> int:
     return removed
 
 
-def process_source(source: Source, out_dir: Path) -> RecordResult:
+_MODELS: dict[ModelSettings, BeatModels] = {}
+
+
+def models_for(settings: ModelSettings) -> BeatModels:
+    """The models of this process for ``settings``, loaded on first use (once per worker)."""
+    if settings not in _MODELS:
+        _MODELS[settings] = BeatModels(settings)
+    return _MODELS[settings]
+
+
+def process_source(source: Source, out_dir: Path, settings: ModelSettings) -> RecordResult:
     """Analyse one recording and write its three files; never raises for a bad recording."""
     from ecgtk import __version__
     from ecgtk.analysis import analyse_recording
     from ecgtk.readers import read_recording
 
     started = time.perf_counter()
+    models = models_for(settings)
     fingerprint = source_fingerprint(source.path)
     paths = output_paths(out_dir, source.record_id)
     metadata = {"ecgtk_version": __version__, "record_id": source.record_id}
+    for name, info in models.info.items():
+        metadata[f"{name}_model"] = info.model_id
+        metadata[f"{name}_model_sha256"] = info.sha256
     row = {"record_id": source.record_id, "path": str(source.path),
-           "source_bytes": fingerprint[0], "source_mtime_ns": fingerprint[1]}
+           "source_bytes": fingerprint[0], "source_mtime_ns": fingerprint[1],
+           "beat_model": models.info["beat"].model_id,
+           "ventricular_model": models.info["ventricular"].model_id}
     try:
         recording = read_recording(source.path, record_id=source.record_id)
         row.update(fs=recording.fs, n_leads=recording.n_leads, duration_s=recording.duration_s)
-        analysis = analyse_recording(recording)
+        analysis = analyse_recording(recording, models)
         beats, clusters = analysis.beats, analysis.clusters
         row.update(n_beats=analysis.n_beats, n_ventricular=analysis.n_ventricular,
                    n_artefact=analysis.n_artefact, status="ok")
@@ -110,7 +128,7 @@ def process_source(source: Source, out_dir: Path) -> RecordResult:
     except Exception as failure:  # a bug, not bad input: say so, keep the run going
         error = (f"{source.path}: internal error ({type(failure).__name__}: {failure}); "
                  "please report it with this message")
-        traceback.print_exc()
+        log.debug("internal error on %s", source.path, exc_info=True)
     if error is not None:
         beats, clusters = BEATS_SCHEMA.empty_table(), CLUSTERS_SCHEMA.empty_table()
         row.update(status="error", error=error, n_beats=0, n_ventricular=0, n_artefact=0)
@@ -130,10 +148,12 @@ def _init_worker() -> None:
         os.environ[name] = "1"
 
 
-def run_archive(sources: list[Source], out_dir: Path, workers: int = 1,
-                force: bool = False) -> Iterator[RecordResult]:
+def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: bool = False,
+                settings: ModelSettings | None = None) -> Iterator[RecordResult]:
     """Process every source not already done (all of them with ``force``), yielding each
-    result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes."""
+    result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes,
+    each with its own model sessions."""
+    settings = settings or ModelSettings()
     out_dir = Path(out_dir)
     for table in TABLES:
         (out_dir / table).mkdir(parents=True, exist_ok=True)
@@ -147,11 +167,11 @@ def run_archive(sources: list[Source], out_dir: Path, workers: int = 1,
             yield RecordResult(source.record_id, "skipped", failed=status != "ok")
     if workers <= 1 or len(todo) <= 1:
         for source in todo:
-            yield process_source(source, out_dir)
+            yield process_source(source, out_dir, settings)
         return
     context = get_context("spawn")  # no fork: ONNX Runtime and threads don't survive it
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_init_worker) as pool:
-        futures = [pool.submit(process_source, source, out_dir) for source in todo]
+        futures = [pool.submit(process_source, source, out_dir, settings) for source in todo]
         for future in as_completed(futures):
             yield future.result()

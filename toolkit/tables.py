@@ -62,6 +62,21 @@ RECORDS_SCHEMA = pa.schema([
 ])
 
 
+def clusters_table(record_id: str, n_beats: np.ndarray, labels: np.ndarray,
+                   templates: np.ndarray, merged_from: list[list[int]]) -> pa.Table:
+    """One row per template (cluster ids are the row order: 0, 1, ...)."""
+    k = len(n_beats)
+    return pa.Table.from_arrays([
+        pa.array([record_id] * k, type=pa.string()),
+        pa.array(np.arange(k), type=pa.int32()),
+        pa.array(np.asarray(n_beats), type=pa.int64()),
+        pa.array(list(labels), type=pa.string()),
+        pa.array([np.asarray(t, dtype=np.float32) for t in templates],
+                 type=pa.list_(pa.float32())),
+        pa.array(merged_from, type=pa.list_(pa.int32())),
+    ], schema=CLUSTERS_SCHEMA)
+
+
 def records_row(**values) -> pa.Table:
     """A one-row records table; columns not given are null, unknown names are an error."""
     unknown = set(values) - set(RECORDS_SCHEMA.names)
@@ -71,17 +86,14 @@ def records_row(**values) -> pa.Table:
                                 schema=RECORDS_SCHEMA)
 
 
-def empty_table(schema: pa.Schema) -> pa.Table:
-    return schema.empty_table()
 
 
 def _optional(values: np.ndarray | None, n: int, dtype: pa.DataType) -> pa.Array:
     if values is None:
         return pa.nulls(n, type=dtype)
-    values = np.asarray(values)
-    if values.shape != (n,):
-        raise ValueError(f"expected {n} values, got shape {values.shape}")
-    return pa.array(values, type=dtype)
+    if np.shape(values) != (n,):
+        raise ValueError(f"expected {n} values, got shape {np.shape(values)}")
+    return pa.array(values, type=dtype, from_pandas=True)  # NaN and masked values -> null
 
 
 def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarray | None = None,
@@ -91,7 +103,8 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
     """One row per beat in the beats schema. ``samples`` at the recording's rate ``fs`` Hz.
 
     ``labels`` defaults to ``"N"`` for every beat (the detector's view); columns not given are
-    null. RR intervals are computed between consecutive rows that are not artefacts.
+    null, and so are NaN or masked values (``p_ventricular`` of an artefact, say). RR intervals
+    are computed between consecutive rows that are not artefacts.
     """
     samples = np.asarray(samples, dtype=np.int64)
     n = len(samples)

@@ -1,0 +1,136 @@
+"""The two shipped models as one object per worker: sessions opened once, run per chunk.
+
+Model 1 (``beat``) says whether a detector candidate is a beat or an artefact, from 50+50
+samples at 360 Hz around it; model 2 (``ventricular``) says whether a beat is normal or
+ventricular, from 150+150 samples. Both declare their rate, window, classes, input leads and
+decision threshold in their ONNX metadata (see :mod:`ecgtk.sessions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.inputs import model_windows
+from ecgtk.kernels.resample import resample_poly, resample_ratio, samples_to_rate
+from ecgtk.sessions import (
+    DEFAULT_GPU_MEM_GB,
+    ModelInfo,
+    open_session,
+    predict,
+    read_model_info,
+    shipped_model_path,
+)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Where and how the models run."""
+
+    device: str = "cpu"  # "auto", "cpu" or "cuda"
+    gpu_mem_gb: float = DEFAULT_GPU_MEM_GB
+    batch_size: int = 1024
+    threads: int = 1  # ONNX Runtime intra-op threads per worker
+    beat_path: Path | None = None  # default: the shipped model
+    ventricular_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class ChunkCalls:
+    """The models' calls on the candidates of one chunk (arrays aligned with the candidates)."""
+
+    p_beat: np.ndarray  # float32
+    is_beat: np.ndarray  # bool
+    p_ventricular: np.ndarray  # float32, NaN for artefacts
+    morphology: np.ndarray  # float32 (n, features): the beat's window, coarsened (templates)
+
+
+class BeatModels:
+    """Both models with open sessions; build one per worker process and reuse it."""
+
+    def __init__(self, settings: ModelSettings | None = None) -> None:
+        self.settings = settings or ModelSettings()
+        paths = {"beat": self.settings.beat_path or shipped_model_path("beat"),
+                 "ventricular": self.settings.ventricular_path
+                 or shipped_model_path("ventricular")}
+        self.info: dict[str, ModelInfo] = {k: read_model_info(p, k) for k, p in paths.items()}
+        self.sessions = {k: open_session(p, self.settings.device, self.settings.gpu_mem_gb,
+                                         self.settings.threads) for k, p in paths.items()}
+        rates = {info.rate_hz for info in self.info.values()}
+        if len(rates) != 1:
+            raise ValueError(f"the two models declare different rates {sorted(rates)} Hz")
+        self.rate_hz = rates.pop()
+
+    @property
+    def model_ids(self) -> dict[str, str]:
+        return {k: info.model_id for k, info in self.info.items()}
+
+    @property
+    def providers(self) -> list[str]:
+        return self.sessions["beat"].get_providers()
+
+    def call_chunk(self, signal: np.ndarray, fs: float, candidates: np.ndarray) -> ChunkCalls:
+        """Run both models on ``candidates`` (indices into ``signal``, at ``fs``)."""
+        x, centres = self._at_model_rate(signal, fs, candidates)
+        p_beat = self._probability("beat", self._windows("beat", x, centres, centres))
+        is_beat = p_beat >= self.info["beat"].threshold
+        windows = self._windows("ventricular", x, centres[is_beat], centres)
+        p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
+        p_ventricular[is_beat] = self._probability("ventricular", windows)
+        morphology = np.zeros((len(centres), coarse_length(windows)), dtype=np.float32)
+        morphology[is_beat] = coarsen(windows)
+        return ChunkCalls(p_beat, is_beat, p_ventricular, morphology)
+
+    def ventricular_windows(self, signal: np.ndarray, fs: float, beats: np.ndarray,
+                            candidates: np.ndarray) -> np.ndarray:
+        """Model 2's inputs for ``beats``, normalised by the chunk's ``candidates`` (indices
+        into ``signal`` at ``fs``), exactly as :meth:`call_chunk` makes them."""
+        x, centres = self._at_model_rate(signal, fs, candidates)
+        at_rate = np.asarray(beats, dtype=np.int64)
+        if fs != self.rate_hz:
+            at_rate = samples_to_rate(at_rate, fs, self.rate_hz)
+        return self._windows("ventricular", x, at_rate, centres)
+
+    def _windows(self, name: str, x: np.ndarray, centres: np.ndarray,
+                 scale_beats: np.ndarray) -> np.ndarray:
+        info = self.info[name]
+        return model_windows(self._leads(x, info), centres, info.before, info.after,
+                             scale_beats, self.rate_hz, span_s=np.inf)
+
+    def _probability(self, name: str, windows: np.ndarray) -> np.ndarray:
+        """Probability of the model's last class (beat / ventricular)."""
+        probabilities = predict(self.sessions[name], windows, self.settings.batch_size)
+        return probabilities[:, -1] if len(probabilities) else np.empty(0, np.float32)
+
+    def _at_model_rate(self, signal: np.ndarray, fs: float,
+                       candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if fs == self.rate_hz:
+            return signal, np.asarray(candidates, dtype=np.int64)
+        up, down = resample_ratio(fs, self.rate_hz)
+        return (resample_poly(signal, up, down),
+                samples_to_rate(np.asarray(candidates, dtype=np.int64), fs, self.rate_hz))
+
+    @staticmethod
+    def _leads(x: np.ndarray, info: ModelInfo) -> np.ndarray:
+        """The model's input leads: the first ``input_leads`` (lead 0 repeated if too few)."""
+        if x.shape[1] >= info.input_leads:
+            return x[:, :info.input_leads]
+        return np.repeat(x[:, :1], info.input_leads, axis=1)
+
+
+#: Templates compare beats on their model-2 window kept at every this-many samples.
+COARSEN_STEP = 5
+
+
+def coarse_length(windows: np.ndarray) -> int:
+    return -(-windows.shape[1] // COARSEN_STEP) * windows.shape[2]
+
+
+def coarsen(windows: np.ndarray) -> np.ndarray:
+    """Beat morphology for templates: each normalised window at every 5th sample (72 Hz),
+    leads side by side, ``(n, features)``."""
+    coarse = windows[:, ::COARSEN_STEP, :]
+    return np.ascontiguousarray(coarse.transpose(0, 2, 1).reshape(len(windows),
+                                                                  coarse_length(windows)))
