@@ -18,6 +18,7 @@ from ecgtk.kernels.quality import unusable_mask
 from ecgtk.recording import Recording, RecordingError
 from ecgtk.tables import beats_table, clusters_table
 from ecgtk.templates import cluster_beats
+from ecgtk.timing import NO_CLOCK, StageClock
 
 #: Seconds read at the start of a recording with no beats, to tell "leads off" from "no ECG".
 PROBE_S = 600.0
@@ -34,14 +35,17 @@ class Analysis:
     n_artefact: int
 
 
-def analyse_recording(recording: Recording, models: BeatModels) -> Analysis:
-    """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG."""
+def analyse_recording(recording: Recording, models: BeatModels,
+                      clock: StageClock = NO_CLOCK) -> Analysis:
+    """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG.
+
+    ``clock`` (see :mod:`ecgtk.timing`) collects seconds per stage when given."""
     samples, calls = [], []
-    for chunk, candidates in iter_detections(recording):
+    for chunk, candidates in iter_detections(recording, clock=clock):
         if len(candidates):
             samples.append(candidates)
             calls.append(models.call_chunk(chunk.signal, recording.fs,
-                                           candidates - chunk.start))
+                                           candidates - chunk.start, clock))
     if not samples:
         raise RecordingError(recording.path, _why_no_beats(recording))
     samples = np.concatenate(samples)
@@ -51,7 +55,8 @@ def analyse_recording(recording: Recording, models: BeatModels) -> Analysis:
     labels = np.where(~merged.is_beat, "artefact",
                       np.where(merged.p_ventricular >= threshold, "V", "N")).astype(object)
     beat_rows = np.flatnonzero(merged.is_beat)
-    templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])
+    with clock.stage("templates"):
+        templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])
     cluster = np.full(len(samples), -1, dtype=np.int32)
     cluster[beat_rows] = templates.assignment
     beats = beats_table(recording.record_id, samples, recording.fs, labels=labels,

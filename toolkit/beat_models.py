@@ -23,6 +23,7 @@ from ecgtk.sessions import (
     read_model_info,
     shipped_model_path,
 )
+from ecgtk.timing import NO_CLOCK, StageClock
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,17 @@ class BeatModels:
     def providers(self) -> list[str]:
         return self.sessions["beat"].get_providers()
 
-    def call_chunk(self, signal: np.ndarray, fs: float, candidates: np.ndarray) -> ChunkCalls:
+    def call_chunk(self, signal: np.ndarray, fs: float, candidates: np.ndarray,
+                   clock: StageClock = NO_CLOCK) -> ChunkCalls:
         """Run both models on ``candidates`` (indices into ``signal``, at ``fs``)."""
-        x, centres = self._at_model_rate(signal, fs, candidates)
-        p_beat = self._probability("beat", self._windows("beat", x, centres, centres))
-        is_beat = p_beat >= self.info["beat"].threshold
-        windows = self._windows("ventricular", x, centres[is_beat], centres)
-        p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
-        p_ventricular[is_beat] = self._probability("ventricular", windows)
+        with clock.stage("model1"):
+            x, centres = self._at_model_rate(signal, fs, candidates)
+            p_beat = self._probability("beat", self._windows("beat", x, centres, centres))
+            is_beat = p_beat >= self.info["beat"].threshold
+        with clock.stage("model2"):
+            windows = self._windows("ventricular", x, centres[is_beat], centres)
+            p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
+            p_ventricular[is_beat] = self._probability("ventricular", windows)
         morphology = np.zeros((len(centres), coarse_length(windows)), dtype=np.float32)
         morphology[is_beat] = coarsen(windows)
         return ChunkCalls(p_beat, is_beat, p_ventricular, morphology)
@@ -106,6 +110,9 @@ class BeatModels:
 
     def _at_model_rate(self, signal: np.ndarray, fs: float,
                        candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The leads the models read, resampled to their rate, and the candidates there."""
+        used = max(info.input_leads for info in self.info.values())
+        signal = signal[:, :used]
         if fs == self.rate_hz:
             return signal, np.asarray(candidates, dtype=np.int64)
         up, down = resample_ratio(fs, self.rate_hz)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
 from ecgtk.recording import Chunk, Recording, iter_chunks
+from ecgtk.timing import NO_CLOCK, StageClock
 
 #: Seconds of signal the detector sees at once (plus the overlap on both sides).
 DEFAULT_CHUNK_S = 600.0
@@ -22,8 +23,8 @@ DEFAULT_OVERLAP_S = 15.0
 
 
 def iter_detections(recording: Recording, params: DetectorParams | None = None,
-                    chunk_s: float = DEFAULT_CHUNK_S,
-                    overlap_s: float = DEFAULT_OVERLAP_S) -> Iterator[tuple[Chunk, np.ndarray]]:
+                    chunk_s: float = DEFAULT_CHUNK_S, overlap_s: float = DEFAULT_OVERLAP_S,
+                    clock: StageClock = NO_CLOCK) -> Iterator[tuple[Chunk, np.ndarray]]:
     """Yield each chunk with the R peaks (absolute sample indices) in its own range.
 
     Each lead's QRS polarity (which wave a beat is aligned on) is learnt on the first chunk
@@ -35,9 +36,16 @@ def iter_detections(recording: Recording, params: DetectorParams | None = None,
     refractory = int(params.refractory_s * recording.fs)
     polarity = None
     last = None  # the last beat yielded, to drop its double in the next chunk
-    for chunk in iter_chunks(recording, chunk_s, overlap):
-        peaks, polarity = detect_rpeaks(chunk.signal, recording.fs, params, offset=chunk.start,
-                                        polarity=polarity, return_polarity=True)
+    chunks = iter_chunks(recording, chunk_s, overlap)
+    while True:
+        with clock.stage("read"):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        with clock.stage("detect"):
+            peaks, polarity = detect_rpeaks(chunk.signal, recording.fs, params,
+                                            offset=chunk.start, polarity=polarity,
+                                            return_polarity=True)
         peaks = peaks + chunk.start
         own = drop_within(peaks[(peaks >= chunk.own_start) & (peaks < chunk.own_stop)],
                           refractory)

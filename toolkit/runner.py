@@ -31,6 +31,7 @@ from ecgtk.tables import (
     records_row,
     write_parquet_atomic,
 )
+from ecgtk.timing import NO_CLOCK, StageClock
 
 TABLES = ("beats", "clusters", "records")
 log = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ def models_for(settings: ModelSettings) -> BeatModels:
     return _MODELS[settings]
 
 
-def process_source(source: Source, out_dir: Path, settings: ModelSettings) -> RecordResult:
+def process_source(source: Source, out_dir: Path, settings: ModelSettings,
+                   clock: StageClock = NO_CLOCK) -> RecordResult:
     """Analyse one recording and write its three files; never raises for a bad recording."""
     from ecgtk import __version__
     from ecgtk.analysis import analyse_recording
@@ -116,7 +118,7 @@ def process_source(source: Source, out_dir: Path, settings: ModelSettings) -> Re
     try:
         recording = read_recording(source.path, record_id=source.record_id)
         row.update(fs=recording.fs, n_leads=recording.n_leads, duration_s=recording.duration_s)
-        analysis = analyse_recording(recording, models)
+        analysis = analyse_recording(recording, models, clock)
         beats, clusters = analysis.beats, analysis.clusters
         row.update(n_beats=analysis.n_beats, n_ventricular=analysis.n_ventricular,
                    n_artefact=analysis.n_artefact, status="ok")
@@ -134,9 +136,10 @@ def process_source(source: Source, out_dir: Path, settings: ModelSettings) -> Re
         row.update(status="error", error=error, n_beats=0, n_ventricular=0, n_artefact=0)
     seconds = time.perf_counter() - started
     row["seconds"] = round(seconds, 3)
-    write_parquet_atomic(beats, paths["beats"], metadata)
-    write_parquet_atomic(clusters, paths["clusters"], metadata)
-    write_parquet_atomic(records_row(**row), paths["records"], metadata)  # the commit mark
+    with clock.stage("write"):
+        write_parquet_atomic(beats, paths["beats"], metadata)
+        write_parquet_atomic(clusters, paths["clusters"], metadata)
+        write_parquet_atomic(records_row(**row), paths["records"], metadata)  # commit mark
     return RecordResult(source.record_id, row["status"], row["n_beats"], row["n_ventricular"],
                         clusters.num_rows, seconds, error, failed=error is not None)
 

@@ -1,0 +1,95 @@
+"""Whole-process ``ecgtk run`` on long synthetic-from-real recordings: time and peak memory.
+
+    python -m benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
+
+Default: one 24 h two-lead 360 Hz WFDB recording tiled from the shipped sample (the run issue's
+60 s target). ``--edf12``: also one 24 h, 12-lead, 1 kHz EDF (the sample resampled to 1 kHz, its
+two leads mixed into 12), for the peak-RSS target (2 GB). Each run is a fresh ``ecgtk run``
+process (``--workers 1 --force``); wall time and the child's peak RSS are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.tiling import tiled_signal, write_tiled_wfdb
+from ecgtk.kernels.resample import resample_poly
+
+
+def write_tiled_edf12(path: Path, hours: float, fs: int = 1000) -> Path:
+    """A 12-lead EDF at ``fs`` Hz, written one minute at a time (never whole in memory)."""
+    import pyedflib
+
+    digital, gain = tiled_signal(hours)
+    mix = np.array([[1, 0], [0, 1], [1, -1], [-0.5, 1], [1, 0.5], [0.5, 1], [1, 1], [0.3, 1],
+                    [1, 0.3], [-1, 0.5], [0.7, -0.7], [0.2, 0.8]], np.float32)
+    writer = pyedflib.EdfWriter(str(path), 12, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([{
+        "label": f"ECG{i + 1}", "dimension": "uV", "sample_frequency": fs,
+        "physical_max": 10000.0, "physical_min": -10000.0, "digital_max": 32767,
+        "digital_min": -32768, "transducer": "", "prefilter": ""} for i in range(12)])
+    minute_in = 360 * 60
+    for start in range(0, len(digital), minute_in):
+        block = digital[start:start + minute_in].astype(np.float32) / gain  # mV
+        if len(block) < minute_in:
+            break
+        at_fs = resample_poly(block, 25, 9) if fs == 1000 else block
+        leads = (at_fs @ mix.T) * 1000.0  # uV
+        for second in range(60):
+            writer.writeSamples([np.ascontiguousarray(leads[second * fs:(second + 1) * fs, i],
+                                                      dtype=np.float64) for i in range(12)])
+    writer.close()
+    return path
+
+
+def time_run(source: Path, out: Path, models: Path | None) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [sys.executable, "-m", "ecgtk", "run", str(source), "--out", str(out),
+               "--workers", "1", "--force", "--quiet"]
+    command += ["--models", str(models)] if models else []
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        raise RuntimeError(f"ecgtk run failed: {done.stderr[-2000:]}")
+    return {"seconds": round(seconds, 2),
+            "peak_rss_mb": round(max(peak_kb, before) / 1024, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--edf12", action="store_true", help="also the 12-lead 1 kHz EDF")
+    parser.add_argument("--models", type=Path, default=None, help="models folder to use")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    result = {"hours": args.hours}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        wfdb_dir = tmp / "wfdb"
+        write_tiled_wfdb(wfdb_dir, "tiled", args.hours)
+        result["wfdb_2lead_360hz"] = time_run(wfdb_dir, tmp / "out_wfdb", args.models)
+        if args.edf12:
+            edf_dir = tmp / "edf"
+            edf_dir.mkdir()
+            t0 = time.perf_counter()
+            write_tiled_edf12(edf_dir / "tiled12.edf", args.hours)
+            result["edf_write_seconds"] = round(time.perf_counter() - t0, 1)
+            result["edf_12lead_1khz"] = time_run(edf_dir, tmp / "out_edf", args.models)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
