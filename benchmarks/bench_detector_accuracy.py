@@ -1,6 +1,6 @@
 """Detector accuracy on the annotated PhysioNet records in ../shared/data (not in the package).
 
-    python -m benchmarks.bench_detector_accuracy --data ../shared/data [--leads 0] [--json out.json]
+    python -m ecgtk.benchmarks.bench_detector_accuracy --data ../shared/data [--leads 0]
 
 Runs ``ecgtk.detect.detect_beats`` (the detector behind ``ecgtk detect``) over MIT-BIH DS1
 (22 records), the paced records (102 104 107 217) and the noise-stress records 118e*/119e*, and

@@ -1,6 +1,6 @@
 """Whole-process ``ecgtk run`` on long synthetic-from-real recordings: time and peak memory.
 
-    python -m benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
+    python -m ecgtk.benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
 
 Default: one 24 h two-lead 360 Hz WFDB recording tiled from the shipped sample (the run issue's
 60 s target). ``--edf12``: also one 24 h, 12-lead, 1 kHz EDF (the sample resampled to 1 kHz, its
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.tiling import tiled_signal, write_tiled_wfdb
+from ecgtk.benchmarks.tiling import tiled_signal, write_tiled_wfdb
 from ecgtk.kernels.resample import resample_poly
 
 

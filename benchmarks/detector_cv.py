@@ -1,6 +1,6 @@
 """Patient-wise (leave-one-record-out) cross-validation of the detector's parameter choice.
 
-    python -m benchmarks.detector_cv --data ../shared/data [--json out.json]
+    python -m ecgtk.benchmarks.detector_cv --data ../shared/data [--json out.json]
 
 For a small grid of physiological settings (QRS band edges, threshold fraction, T-wave window),
 every record of DS1 + paced is scored once per setting. Then, for each record in turn, the
@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.bench_detector_accuracy import DS1, PACED
+from ecgtk.benchmarks.bench_detector_accuracy import DS1, PACED
 from ecgtk.detect import detect_beats
 from ecgtk.kernels.rpeaks import DetectorParams
 from ecgtk.readers import read_recording
