@@ -37,6 +37,15 @@ class ModelSettings:
     beat_path: Path | None = None  # default: the shipped model
     ventricular_path: Path | None = None
 
+    @classmethod
+    def using(cls, models_dir: Path | None = None, **options) -> ModelSettings:
+        """Settings with ``beat.onnx`` and ``ventricular.onnx`` from ``models_dir`` (default:
+        the shipped models) and the other ``options`` as given."""
+        if models_dir is None:
+            return cls(**options)
+        return cls(beat_path=Path(models_dir) / "beat.onnx",
+                   ventricular_path=Path(models_dir) / "ventricular.onnx", **options)
+
 
 @dataclass(frozen=True)
 class ChunkCalls:
@@ -76,11 +85,11 @@ class BeatModels:
                    clock: StageClock = NO_CLOCK) -> ChunkCalls:
         """Run both models on ``candidates`` (indices into ``signal``, at ``fs``)."""
         with clock.stage("model1"):
-            x, centres = self._at_model_rate(signal, fs, candidates)
-            p_beat = self._probability("beat", self._windows("beat", x, centres, centres))
+            x, centres = self.at_model_rate(signal, fs, candidates)
+            p_beat = self._probability("beat", self.windows("beat", x, centres, centres))
             is_beat = p_beat >= self.info["beat"].threshold
         with clock.stage("model2"):
-            windows = self._windows("ventricular", x, centres[is_beat], centres)
+            windows = self.windows("ventricular", x, centres[is_beat], centres)
             p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
             p_ventricular[is_beat] = self._probability("ventricular", windows)
         morphology = np.zeros((len(centres), coarse_length(windows)), dtype=np.float32)
@@ -91,14 +100,16 @@ class BeatModels:
                             candidates: np.ndarray) -> np.ndarray:
         """Model 2's inputs for ``beats``, normalised by the chunk's ``candidates`` (indices
         into ``signal`` at ``fs``), exactly as :meth:`call_chunk` makes them."""
-        x, centres = self._at_model_rate(signal, fs, candidates)
+        x, centres = self.at_model_rate(signal, fs, candidates)
         at_rate = np.asarray(beats, dtype=np.int64)
         if fs != self.rate_hz:
             at_rate = samples_to_rate(at_rate, fs, self.rate_hz)
-        return self._windows("ventricular", x, at_rate, centres)
+        return self.windows("ventricular", x, at_rate, centres)
 
-    def _windows(self, name: str, x: np.ndarray, centres: np.ndarray,
-                 scale_beats: np.ndarray) -> np.ndarray:
+    def windows(self, name: str, x: np.ndarray, centres: np.ndarray,
+                scale_beats: np.ndarray) -> np.ndarray:
+        """Model ``name``'s inputs around ``centres`` of ``x`` (at the models' rate, from
+        :meth:`at_model_rate`), normalised by the QRS scale of ``scale_beats``."""
         info = self.info[name]
         return model_windows(self._leads(x, info), centres, info.before, info.after,
                              scale_beats, self.rate_hz, span_s=np.inf)
@@ -108,7 +119,7 @@ class BeatModels:
         probabilities = predict(self.sessions[name], windows, self.settings.batch_size)
         return probabilities[:, -1] if len(probabilities) else np.empty(0, np.float32)
 
-    def _at_model_rate(self, signal: np.ndarray, fs: float,
+    def at_model_rate(self, signal: np.ndarray, fs: float,
                        candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The leads the models read, resampled to their rate, and the candidates there."""
         used = max(info.input_leads for info in self.info.values())

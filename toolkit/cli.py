@@ -81,11 +81,9 @@ def run(
     if not sources:
         _fail(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found", code=1)
     workers = min(workers, len(sources))
-    settings = ModelSettings(
-        device=device, gpu_mem_gb=gpu_mem_gb, batch_size=batch_size,
-        threads=max(1, (os.cpu_count() or 1) // workers),
-        beat_path=models / "beat.onnx" if models else None,
-        ventricular_path=models / "ventricular.onnx" if models else None)
+    settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
+                                   batch_size=batch_size,
+                                   threads=max(1, (os.cpu_count() or 1) // workers))
     try:
         providers = models_for(settings).providers  # fail early, and say where models run
     except ModelError as error:
@@ -189,6 +187,70 @@ def evaluate_command(
 
 
 @app.command()
+def bench(
+    archive: Annotated[Path | None, typer.Argument(
+        help="Recordings to time (folder or list). Default: recordings tiled from the shipped "
+        "sample.", show_default=False)] = None,
+    hours: Annotated[float, typer.Option(
+        help="Length of each tiled recording, hours.", min=0.01)] = 24.0,
+    records: Annotated[int, typer.Option(help="How many tiled recordings.", min=1)] = 2,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (see ecgtk run).")] = "cpu",
+    gpu_mem_gb: Annotated[float, typer.Option(
+        help="GPU memory cap for the CUDA provider, GB.", min=0.1)] = 6.0,
+    batch_size: Annotated[int, typer.Option(help="Windows per model call.", min=1)] = 1024,
+    baseline: Annotated[bool, typer.Option(
+        help="Also time the same models through Keras (needs the train extra).")] = True,
+    models: Annotated[Path | None, typer.Option(
+        help="Folder with your own beat.onnx and ventricular.onnx (default: the shipped ones).",
+        show_default=False)] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write every figure to this JSON file (keys: see the docs).")] = None,
+) -> None:
+    """Time the whole pipeline per stage: recordings per hour, beats per second, peak memory.
+
+    Runs in this process on one worker, as 'ecgtk run' does per recording. Example:
+    ecgtk bench --hours 24 --records 2 --json bench.json
+    """
+    import tempfile
+
+    from rich.table import Table
+
+    from ecgtk.archive import ArchiveError, find_recordings
+    from ecgtk.beat_models import ModelSettings
+    from ecgtk.benchmarks.pipeline import run_bench, tiled_archive
+    from ecgtk.sessions import DEVICES, ModelError
+
+    if device not in DEVICES:
+        _fail(f"--device must be one of {', '.join(DEVICES)}, not {device!r}", code=1)
+    settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
+                                   batch_size=batch_size, threads=os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if archive is None:
+                console.print(f"building {records} tiled recording(s) of {hours:g} h ...")
+                sources = tiled_archive(Path(tmp), records, hours)
+            else:
+                sources = find_recordings(archive)
+            result = run_bench(sources, settings, baseline)
+        except (ArchiveError, ModelError) as error:
+            _fail(str(error), code=1)
+    table = Table(title="ecgtk bench", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    for key in ("providers", "records", "hours_per_record", "total_seconds",
+                "recordings_per_hour", "seconds_per_24h_recording", "beats_per_second",
+                "peak_rss_mb"):
+        table.add_row(key, str(result[key]))
+    for stage, seconds in result["stage_seconds"].items():
+        table.add_row(f"stage {stage} (s)", f"{seconds:.2f}")
+    for name, figures in result["baseline"].items():
+        table.add_row(f"Keras baseline {name}", str(figures))
+    Console().print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2))
+
+
+@app.command()
 def explain(
     record: Annotated[Path, typer.Argument(help="Recording to explain (.hea, .edf, .ecg, .npy).")],
     out: Annotated[Path, typer.Option(
@@ -225,9 +287,7 @@ def explain(
     if beats not in BEAT_CHOICES:
         _fail(f"--beats must be one of {', '.join(BEAT_CHOICES)}, not {beats!r}", code=1)
     try:
-        loaded = BeatModels(ModelSettings(
-            beat_path=models / "beat.onnx" if models else None,
-            ventricular_path=models / "ventricular.onnx" if models else None))
+        loaded = BeatModels(ModelSettings.using(models))
         heatmapper = load_heatmapper(loaded)
         recording = read_recording(record, fs=fs)
         explanation = explain_recording(recording, loaded, heatmapper, beats, limit)

@@ -1,0 +1,116 @@
+"""What ``ecgtk bench`` measures: the whole pipeline on long recordings, stage by stage.
+
+Without an archive, ``records`` recordings of ``hours`` each are built by tiling the shipped
+sample (each from a different offset, so they are not identical) as WFDB format 212, two leads
+at 360 Hz. Each is analysed in this process exactly as ``ecgtk run`` does (read, detect, model
+1, model 2, templates, write). Beside it, when TensorFlow is installed and the ``.keras``
+sources ship, a baseline runs the same two models through Keras on the same windows (the
+original framework's set-up) and the ONNX/Keras speed ratio is reported.
+
+Keys of the result (seconds unless named otherwise): ``device``, ``providers``, ``records``,
+``hours_per_record``, ``total_seconds``, ``recordings_per_hour`` (one worker),
+``seconds_per_24h_recording``, ``beats``, ``beats_per_second``, ``stage_seconds`` (summed over
+records: read, detect, model1, model2, templates, write), ``peak_rss_mb``, ``peak_gpu_mb`` (null
+on CPU), ``baseline`` (``windows``, ``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio``
+per model, or a ``skipped`` reason).
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.archive import Source, find_recordings
+from ecgtk.beat_models import BeatModels, ModelSettings
+from ecgtk.benchmarks.tiling import write_tiled_wfdb
+from ecgtk.detect import iter_detections
+from ecgtk.readers import read_recording
+from ecgtk.runner import models_for, process_source
+from ecgtk.sessions import predict
+from ecgtk.timing import STAGES, StageClock
+
+#: Windows per model for the Keras-vs-ONNX baseline.
+BASELINE_WINDOWS = 8192
+
+
+def tiled_archive(folder: Path, records: int, hours: float) -> list[Source]:
+    """``records`` tiled recordings of ``hours`` each, written into ``folder``."""
+    for i in range(records):
+        write_tiled_wfdb(folder, f"tiled{i:03d}", hours, offset_s=97.0 * i)
+    return find_recordings(folder)
+
+
+def run_bench(sources: list[Source], settings: ModelSettings, baseline: bool = True) -> dict:
+    models = models_for(settings)
+    clock = StageClock()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        results = [process_source(source, Path(out), settings, clock) for source in sources]
+    total = time.perf_counter() - started
+    failed = [r.error for r in results if r.status != "ok"]
+    if failed:
+        raise RuntimeError(f"bench recordings failed: {failed}")
+    hours = sum(read_recording(s.path).duration_s for s in sources) / 3600
+    beats = sum(r.n_beats for r in results)
+    result = {
+        "device": settings.device, "providers": models.providers, "records": len(sources),
+        "hours_per_record": round(hours / len(sources), 3),
+        "total_seconds": round(total, 2),
+        "recordings_per_hour": round(3600 * len(sources) / total, 1),
+        "seconds_per_24h_recording": round(total / hours * 24, 2),
+        "beats": beats, "beats_per_second": round(beats / total, 1),
+        "stage_seconds": {k: round(clock.seconds.get(k, 0.0), 3) for k in STAGES
+                          if k in clock.seconds},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_gpu_mb": None,
+    }
+    result["baseline"] = (keras_baseline(models, sources[0]) if baseline
+                          else {"skipped": "not asked for"})
+    return result
+
+
+def baseline_windows(models: BeatModels, source: Source) -> dict[str, np.ndarray]:
+    """Up to :data:`BASELINE_WINDOWS` real inputs per model from the start of a recording."""
+    recording = read_recording(source.path)
+    found = {"beat": [], "ventricular": []}
+    for chunk, candidates in iter_detections(recording):
+        x, centres = models.at_model_rate(chunk.signal, recording.fs, candidates - chunk.start)
+        for name in found:
+            found[name].append(models.windows(name, x, centres, centres))
+        if sum(len(w) for w in found["beat"]) >= BASELINE_WINDOWS:
+            break
+    return {name: np.concatenate(parts)[:BASELINE_WINDOWS] for name, parts in found.items()}
+
+
+def keras_baseline(models: BeatModels, source: Source) -> dict:
+    """Windows per second through ONNX Runtime and through Keras, on the same windows."""
+    keras_paths = {name: info.path.with_suffix(".keras") for name, info in models.info.items()}
+    if not all(p.is_file() for p in keras_paths.values()):
+        return {"skipped": "the .keras sources of the models are not installed"}
+    try:
+        import keras
+
+        import ecgtk.export.architecture  # noqa: F401  (registers the custom layer)
+    except ImportError:
+        return {"skipped": "TensorFlow is not installed (pip install 'ecgtk[train]')"}
+    windows = baseline_windows(models, source)
+    out = {}
+    for name, x in windows.items():
+        session = models.sessions[name]
+        predict(session, x[:256], models.settings.batch_size)  # warm up
+        t0 = time.perf_counter()
+        predict(session, x, models.settings.batch_size)
+        onnx_rate = len(x) / (time.perf_counter() - t0)
+        model = keras.models.load_model(str(keras_paths[name]))
+        model.predict(x[:256], batch_size=models.settings.batch_size, verbose=0)  # warm up
+        t0 = time.perf_counter()
+        model.predict(x, batch_size=models.settings.batch_size, verbose=0)
+        keras_rate = len(x) / (time.perf_counter() - t0)
+        out[name] = {"windows": len(x), "onnx_windows_per_s": round(onnx_rate, 1),
+                     "keras_windows_per_s": round(keras_rate, 1),
+                     "ratio": round(onnx_rate / keras_rate, 2)}
+    return out
