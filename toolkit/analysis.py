@@ -1,8 +1,9 @@
 """One recording in, its three tables out: the per-recording pipeline of ``ecgtk run``.
 
 read in chunks -> detect candidates -> model 1 (beat or artefact) -> model 2 (normal or
-ventricular) on the beats -> templates -> tables. Memory stays bounded: per chunk only the
-candidates' calls and coarse morphology are kept.
+ventricular) on the beats -> morphological validation (:mod:`ecgtk.validation`) -> templates
+-> tables. Memory stays bounded: per chunk only the candidates' calls and coarse morphology are
+kept.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from ecgtk.recording import Recording, RecordingError
 from ecgtk.tables import beats_table, clusters_table
 from ecgtk.templates import cluster_beats
 from ecgtk.timing import NO_CLOCK, StageClock
+from ecgtk.validation import ValidationRules, validate_calls
+
+DEFAULT_RULES = ValidationRules()
 
 #: Seconds read at the start of a recording with no beats, to tell "leads off" from "no ECG".
 PROBE_S = 600.0
@@ -36,7 +40,8 @@ class Analysis:
 
 
 def analyse_recording(recording: Recording, models: BeatModels,
-                      clock: StageClock = NO_CLOCK) -> Analysis:
+                      clock: StageClock = NO_CLOCK,
+                      rules: ValidationRules = DEFAULT_RULES) -> Analysis:
     """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG.
 
     ``clock`` (see :mod:`ecgtk.timing`) collects seconds per stage when given."""
@@ -54,7 +59,10 @@ def analyse_recording(recording: Recording, models: BeatModels,
     threshold = models.info["ventricular"].threshold
     labels = np.where(~merged.is_beat, "artefact",
                       np.where(merged.p_ventricular >= threshold, "V", "N")).astype(object)
-    beat_rows = np.flatnonzero(merged.is_beat)
+    with clock.stage("validation"):
+        labels, _ = validate_calls(labels, merged.p_ventricular, merged.morphology,
+                                   merged.amplitude, rules)
+    beat_rows = np.flatnonzero(labels != "artefact")
     with clock.stage("templates"):
         templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])
     cluster = np.full(len(samples), -1, dtype=np.int32)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgtk.inputs import SCALE_HALF_WIDTH_S as QRS_HALF_WIDTH_S
 from ecgtk.inputs import model_windows
 from ecgtk.kernels.resample import resample_poly, resample_ratio, samples_to_rate
 from ecgtk.sessions import (
@@ -24,6 +25,7 @@ from ecgtk.sessions import (
     shipped_model_path,
 )
 from ecgtk.timing import NO_CLOCK, StageClock
+from ecgtk.validation import qrs_amplitude
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class ChunkCalls:
     is_beat: np.ndarray  # bool
     p_ventricular: np.ndarray  # float32, NaN for artefacts
     morphology: np.ndarray  # float32 (n, features): the beat's window, coarsened (templates)
+    amplitude: np.ndarray  # float32 QRS peak-to-peak in units of the chunk's typical QRS
 
 
 class BeatModels:
@@ -86,15 +89,17 @@ class BeatModels:
         """Run both models on ``candidates`` (indices into ``signal``, at ``fs``)."""
         with clock.stage("model1"):
             x, centres = self.at_model_rate(signal, fs, candidates)
-            p_beat = self._probability("beat", self.windows("beat", x, centres, centres))
+            beat_windows = self.windows("beat", x, centres, centres)
+            p_beat = self._probability("beat", beat_windows)
             is_beat = p_beat >= self.info["beat"].threshold
+            amplitude = qrs_amplitude(beat_windows, int(QRS_HALF_WIDTH_S * self.rate_hz))
         with clock.stage("model2"):
             windows = self.windows("ventricular", x, centres[is_beat], centres)
             p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
             p_ventricular[is_beat] = self._probability("ventricular", windows)
         morphology = np.zeros((len(centres), coarse_length(windows)), dtype=np.float32)
         morphology[is_beat] = coarsen(windows)
-        return ChunkCalls(p_beat, is_beat, p_ventricular, morphology)
+        return ChunkCalls(p_beat, is_beat, p_ventricular, morphology, amplitude)
 
     def ventricular_windows(self, signal: np.ndarray, fs: float, beats: np.ndarray,
                             candidates: np.ndarray) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""The morphological validation rules, each on a case built to trigger it (or not)."""
+
+import numpy as np
+
+from ecgtk.validation import (
+    ValidationRules,
+    dominant_normal_shape,
+    qrs_amplitude,
+    similarity_to,
+    validate_calls,
+)
+
+T = np.linspace(-1, 1, 60)
+NORMAL = np.exp(-(T / 0.08) ** 2)
+WIDE = -np.exp(-(T / 0.3) ** 2)
+
+
+def calls(n_normal=20):
+    rng = np.random.default_rng(0)
+    morphology = np.vstack([NORMAL + rng.normal(0, 0.02, (n_normal, 60)),
+                            NORMAL + rng.normal(0, 0.02, (1, 60)),  # called V, looks normal
+                            WIDE + rng.normal(0, 0.02, (1, 60)),  # a real V
+                            WIDE + rng.normal(0, 0.02, (1, 60))])  # called N, looks ventricular
+    labels = np.array(["N"] * n_normal + ["V", "V", "N"], dtype=object)
+    p_v = np.array([0.01] * n_normal + [0.6, 0.95, 0.4], dtype=np.float32)
+    return labels, p_v, morphology.astype(np.float32), np.ones(len(labels), np.float32)
+
+
+def test_like_normal_turns_a_normal_looking_v_into_n():
+    labels, p_v, morphology, amplitude = calls()
+    new, changes = validate_calls(labels, p_v, morphology, amplitude, ValidationRules())
+    assert new[-3] == "N" and new[-2] == "V"
+    assert changes == {"small": 0, "like_normal": 1, "unlike_normal": 0}
+
+
+def test_unlike_normal_is_off_by_default_and_works_when_on():
+    labels, p_v, morphology, amplitude = calls()
+    rules = ValidationRules(ventricular_similarity=0.5, min_p_ventricular=0.3)
+    new, changes = validate_calls(labels, p_v, morphology, amplitude, rules)
+    assert new[-1] == "V" and changes["unlike_normal"] == 1
+
+
+def test_small_beats_become_artefacts_and_rules_can_be_switched_off():
+    labels, p_v, morphology, amplitude = calls()
+    amplitude[3] = 0.05
+    new, changes = validate_calls(labels, p_v, morphology, amplitude, ValidationRules())
+    assert new[3] == "artefact" and changes["small"] == 1
+    off = ValidationRules(min_qrs_amplitude=None, normal_similarity=None)
+    same, changes = validate_calls(labels, p_v, morphology, amplitude, off)
+    assert list(same) == list(labels) and not any(changes.values())
+
+
+def test_features():
+    windows = np.zeros((2, 100, 2), np.float32)
+    windows[0, 50, 0], windows[0, 45, 1] = 1.0, -0.5
+    windows[1, 5, 0] = 9.0  # far from the centre: not the QRS
+    np.testing.assert_allclose(qrs_amplitude(windows, 18), [1.0, 0.0])
+    shape = dominant_normal_shape(np.vstack([NORMAL, NORMAL]), np.array(["N", "N"]))
+    np.testing.assert_allclose(similarity_to(shape, np.vstack([NORMAL, -NORMAL])), [1, -1],
+                               atol=1e-4)
+    assert dominant_normal_shape(np.vstack([NORMAL]), np.array(["V"])) is None

@@ -1,0 +1,88 @@
+"""Morphological validation of the models' calls: explicit rules on features from kernels.
+
+Each rule is one sentence, with its threshold in :class:`ValidationRules`, and
+:func:`validate_calls` reports how many calls each rule changed, so that its effect can be
+measured (``python -m ecgtk.benchmarks.validation_eval``).
+
+1. ``small``: a beat whose QRS peak-to-peak amplitude is below ``min_qrs_amplitude`` times the
+   recording's typical QRS is not a beat (artefact).
+2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
+   with the recording's dominant normal shape is a normal beat.
+3. ``unlike_normal``: a normal call whose shape correlates less than ``ventricular_similarity``
+   with the dominant normal shape, and whose ventricular probability is at least
+   ``min_p_ventricular``, is a ventricular beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgtk.templates import zscore_rows
+
+
+@dataclass(frozen=True)
+class ValidationRules:
+    """Thresholds of the rules (amplitudes in units of the typical QRS, correlations in
+    [-1, 1]); ``None`` switches a rule off."""
+
+    min_qrs_amplitude: float | None = 0.2
+    normal_similarity: float | None = 0.95
+    ventricular_similarity: float | None = None
+    min_p_ventricular: float = 0.2
+
+
+def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
+    """Largest over leads of the peak-to-peak within ``half_width`` samples of the centre of
+    each normalised model-1 window ``(n, L, leads)`` (1 = the recording's typical QRS)."""
+    if len(beat_windows) == 0:
+        return np.empty(0, np.float32)
+    centre = beat_windows.shape[1] // 2
+    core = beat_windows[:, max(0, centre - half_width):centre + half_width + 1, :]
+    return np.ptp(core, axis=1).max(axis=1).astype(np.float32)
+
+
+def dominant_normal_shape(morphology: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """Median z-normalised shape of the normal beats (``None`` when there are none)."""
+    normal = labels == "N"
+    if not normal.any():
+        return None
+    return np.median(zscore_rows(morphology[normal]), axis=0)
+
+
+def similarity_to(shape: np.ndarray, morphology: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``morphology`` with ``shape``."""
+    z = zscore_rows(morphology)
+    reference = zscore_rows(shape[None])[0]
+    return (z @ reference / z.shape[1]).astype(np.float32)
+
+
+def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np.ndarray,
+                   amplitude: np.ndarray,
+                   rules: ValidationRules) -> tuple[np.ndarray, dict[str, int]]:
+    """Apply the rules to one recording's calls; returns new labels and changes per rule.
+
+    ``labels`` (``N``/``V``/``artefact``), ``p_ventricular``, ``morphology`` (coarse model-2
+    windows) and ``amplitude`` (:func:`qrs_amplitude`) are aligned per candidate.
+    """
+    labels = np.asarray(labels, dtype=object).copy()
+    changes = {"small": 0, "like_normal": 0, "unlike_normal": 0}
+    if rules.min_qrs_amplitude is not None:
+        small = (labels != "artefact") & (amplitude < rules.min_qrs_amplitude)
+        labels[small] = "artefact"
+        changes["small"] = int(small.sum())
+    shape = dominant_normal_shape(morphology, labels)
+    if shape is None:
+        return labels, changes
+    similarity = similarity_to(shape, morphology)
+    if rules.normal_similarity is not None:
+        like = (labels == "V") & (similarity >= rules.normal_similarity)
+        labels[like] = "N"
+        changes["like_normal"] = int(like.sum())
+    if rules.ventricular_similarity is not None:
+        unlike = ((labels == "N") & (similarity < rules.ventricular_similarity)
+                  & (p_ventricular >= rules.min_p_ventricular))
+        labels[unlike] = "V"
+        changes["unlike_normal"] = int(unlike.sum())
+    return labels, changes
