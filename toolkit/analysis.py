@@ -1,9 +1,9 @@
-"""One recording in, its three tables out: the per-recording pipeline of ``ecgtk run``.
+"""One recording in, its tables out: the per-recording pipeline of ``ecgtk run``.
 
 read in chunks -> detect candidates -> model 1 (beat or artefact) -> model 2 (normal or
 ventricular) on the beats -> morphological validation (:mod:`ecgtk.validation`) -> templates
--> tables. Memory stays bounded: per chunk only the candidates' calls and coarse morphology are
-kept.
+-> Holter summary (:mod:`ecgtk.holter`) -> tables. Memory stays bounded: per chunk only the
+candidates' calls and coarse morphology are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ecgtk.beat_models import BeatModels, ChunkCalls
 from ecgtk.detect import iter_detections
+from ecgtk.holter import events_table, summarise_rhythm
 from ecgtk.kernels.quality import unusable_mask
 from ecgtk.recording import Recording, RecordingError
 from ecgtk.tables import beats_table, clusters_table
@@ -34,6 +35,8 @@ class Analysis:
 
     beats: pa.Table
     clusters: pa.Table
+    events: pa.Table  # rhythm events (ecgtk.holter)
+    rhythm: dict  # the Holter summary columns of the records row
     n_beats: int
     n_ventricular: int
     n_artefact: int
@@ -72,7 +75,9 @@ def analyse_recording(recording: Recording, models: BeatModels,
                         cluster=np.ma.masked_less(cluster, 0))
     clusters = clusters_table(recording.record_id, templates.n_beats, templates.labels,
                               templates.templates, templates.merged_from)
-    return Analysis(beats, clusters, n_beats=len(beat_rows),
+    rhythm = summarise_rhythm(samples, labels, recording.fs, recording.duration_s)
+    return Analysis(beats, clusters, events_table(recording.record_id, rhythm.events),
+                    rhythm.columns, n_beats=len(beat_rows),
                     n_ventricular=int((labels == "V").sum()),
                     n_artefact=int((labels == "artefact").sum()))
 

@@ -1,12 +1,12 @@
 """The archive runner behind ``ecgtk run``: every recording once, resumable, never half-written.
 
-For each recording, three Parquet files named by :func:`ecgtk.archive.output_name` are written
-atomically: ``beats/``, ``clusters/``, then ``records/`` last. The records file is the commit
-mark: a recording counts as done when its records file exists, its beats and clusters files
-exist, and the source's size and mtime match the ones stored in its records row. A crash
-(even ``kill -9``) leaves at most hidden temporary files, which the next run removes, and the
-next run redoes only unfinished recordings. A bad recording gets an error row (and empty beats
-and clusters files) and the run goes on.
+For each recording, four Parquet files named by :func:`ecgtk.archive.output_name` are written
+atomically: ``beats/``, ``clusters/``, ``events/``, then ``records/`` last. The records file is
+the commit mark: a recording counts as done when all four files exist and the source's size and
+mtime match the ones stored in its records row. A crash (even ``kill -9``) leaves at most
+hidden temporary files, which the next run removes, and the next run redoes only unfinished
+recordings. A bad recording gets an error row (and empty beats, clusters and events files) and
+the run goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ecgtk.archive import Source, output_name, source_fingerprint
 from ecgtk.beat_models import BeatModels, ModelSettings
+from ecgtk.holter import EVENTS_SCHEMA
 from ecgtk.recording import RecordingError
 from ecgtk.tables import (
     BEATS_SCHEMA,
@@ -33,7 +34,7 @@ from ecgtk.tables import (
 )
 from ecgtk.timing import NO_CLOCK, StageClock
 
-TABLES = ("beats", "clusters", "records")
+TABLES = ("beats", "clusters", "events", "records")
 log = logging.getLogger(__name__)
 
 
@@ -53,13 +54,13 @@ class RecordResult:
 
 
 def output_paths(out_dir: Path, record_id: str) -> dict[str, Path]:
-    """Where a recording's three files go."""
+    """Where a recording's files go, one per table."""
     name = output_name(record_id)
     return {table: Path(out_dir) / table / name for table in TABLES}
 
 
 def finished_status(source: Source, out_dir: Path) -> str | None:
-    """The stored status ("ok" or "error") when the recording's three files exist and its
+    """The stored status ("ok" or "error") when the recording's four files exist and its
     source is unchanged since; None when it must be (re)done."""
     paths = output_paths(out_dir, source.record_id)
     if not all(p.is_file() for p in paths.values()):
@@ -98,7 +99,7 @@ def models_for(settings: ModelSettings) -> BeatModels:
 
 def process_source(source: Source, out_dir: Path, settings: ModelSettings,
                    clock: StageClock = NO_CLOCK) -> RecordResult:
-    """Analyse one recording and write its three files; never raises for a bad recording."""
+    """Analyse one recording and write its four files; never raises for a bad recording."""
     from ecgtk import __version__
     from ecgtk.analysis import analyse_recording
     from ecgtk.readers import read_recording
@@ -119,9 +120,9 @@ def process_source(source: Source, out_dir: Path, settings: ModelSettings,
         recording = read_recording(source.path, record_id=source.record_id)
         row.update(fs=recording.fs, n_leads=recording.n_leads, duration_s=recording.duration_s)
         analysis = analyse_recording(recording, models, clock)
-        beats, clusters = analysis.beats, analysis.clusters
+        beats, clusters, events = analysis.beats, analysis.clusters, analysis.events
         row.update(n_beats=analysis.n_beats, n_ventricular=analysis.n_ventricular,
-                   n_artefact=analysis.n_artefact, status="ok")
+                   n_artefact=analysis.n_artefact, status="ok", **analysis.rhythm)
         error = None
     except RecordingError as failure:
         error = str(failure)
@@ -133,12 +134,14 @@ def process_source(source: Source, out_dir: Path, settings: ModelSettings,
         log.debug("internal error on %s", source.path, exc_info=True)
     if error is not None:
         beats, clusters = BEATS_SCHEMA.empty_table(), CLUSTERS_SCHEMA.empty_table()
+        events = EVENTS_SCHEMA.empty_table()
         row.update(status="error", error=error, n_beats=0, n_ventricular=0, n_artefact=0)
     seconds = time.perf_counter() - started
     row["seconds"] = round(seconds, 3)
     with clock.stage("write"):
         write_parquet_atomic(beats, paths["beats"], metadata)
         write_parquet_atomic(clusters, paths["clusters"], metadata)
+        write_parquet_atomic(events, paths["events"], metadata)
         write_parquet_atomic(records_row(**row), paths["records"], metadata)  # commit mark
     return RecordResult(source.record_id, row["status"], row["n_beats"], row["n_ventricular"],
                         clusters.num_rows, seconds, error, failed=error is not None)

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ecgtk.holter import RHYTHM_COLUMNS
 from ecgtk.kernels.windows import rr_intervals
 
 BEATS_SCHEMA = pa.schema([
@@ -42,7 +43,8 @@ CLUSTERS_SCHEMA = pa.schema([
     ("merged_from", pa.list_(pa.int32())),
 ])
 
-#: One row per recording. The DESIGN.md columns, then the model ids, then what resume needs.
+#: One row per recording. The DESIGN.md columns, the model ids, what resume needs, then the
+#: Holter summary columns of :mod:`ecgtk.holter`.
 RECORDS_SCHEMA = pa.schema([
     ("record_id", pa.string()),
     ("path", pa.string()),
@@ -59,6 +61,7 @@ RECORDS_SCHEMA = pa.schema([
     ("ventricular_model", pa.string()),
     ("source_bytes", pa.int64()),
     ("source_mtime_ns", pa.int64()),
+    *RHYTHM_COLUMNS,  # the Holter summary (ecgtk.holter)
 ])
 
 

@@ -1,0 +1,216 @@
+"""Model cards (``models/<name>.md`` and ``models/<name>.json``) and the CPU throughput number.
+
+A card records what a shipped model is and how it was made and measured: training data and
+command, parameter count, the cross-validation metrics (K, folds), export parity, CPU
+throughput through onnxruntime, sha256 of the ``.onnx`` and ``.keras``, opset, rate, window,
+classes, input leads and decision threshold. The JSON holds the same facts for tools.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["cpu_throughput", "write_card"]
+
+
+def cpu_throughput(onnx_path: str | Path, windows: np.ndarray, *, batch: int = 1024,
+                   threads: int = 2, min_seconds: float = 3.0) -> dict:
+    """Windows per second through onnxruntime's CPU provider at ``batch`` windows per call and
+    ``threads`` intra-op threads (``windows`` are tiled to the batch size; one warm-up call)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    x = np.ascontiguousarray(np.resize(windows, (batch, *windows.shape[1:])), dtype=np.float32)
+    sess.run(None, {name: x})
+    n, t0 = 0, time.perf_counter()
+    while True:
+        sess.run(None, {name: x})
+        n += batch
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds and n >= 3 * batch:
+            break
+    return {"windows_per_s": round(n / elapsed, 1), "batch": batch, "threads": threads,
+            "provider": "CPUExecutionProvider", "onnxruntime": ort.__version__,
+            "cpu": platform.processor() or platform.machine(), "calls": n // batch}
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def _cv_section_beat(cv: dict | None) -> list[str]:
+    if not cv:
+        return ["Cross-validation was not run for this build."]
+    lines = [f"Patient-wise {cv['k']}-fold cross-validation over DS1 + paced records "
+             f"({cv['n_records']} records; folds of patients: "
+             + "; ".join(" ".join(f) for f in cv.get("folds_of_patients", [])) + "). Each fold's "
+             "models were trained on the other folds; the threshold was chosen on a validation "
+             "split of the training folds. Held-out records were run through the pipeline "
+             "(detector -> model 1 -> model 2) and scored with `ecgtk.scoring` (150 ms).", "",
+             "| held-out records (gross) | TP | FN | FP | Se % | +P % | F1 % |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for label, key in (("detector alone", "detector"), ("detector + model 1", "detector_model1")):
+        b = cv[key]["beats"]
+        lines.append(f"| {label} | {b['TP']} | {b['FN']} | {b['FP']} | {_pct(b['Se'])} | "
+                     f"{_pct(b['+P'])} | {_pct(b['F1'])} |")
+    noise = cv.get("nstdb") or {}
+    if noise:
+        lines += ["", "nstdb (electrode-motion noise on patients 118/119, scored in the fold "
+                  "that held those patients out):", "",
+                  "| record | beats | detector FP | + model 1 FP | detector Se % | "
+                  "+ model 1 Se % | beats lost |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in sorted(noise, key=lambda r: (r[:3], -_snr(r))):
+            n = noise[r]
+            lines.append(f"| {r} | {n['n_reference']} | {n['detector']['FP']} | "
+                         f"{n['detector_model1']['FP']} | {_pct(n['detector']['Se'])} | "
+                         f"{_pct(n['detector_model1']['Se'])} | {n['beats_lost']} |")
+    h = cv.get("nstdb_headline")
+    if h:
+        lines += ["", f"Headline ({' + '.join(h['records'])}): false beats {h['fp_detector']} "
+                  f"(detector) -> {h['fp_detector_model1']} (detector + model 1); "
+                  f"{h['beats_lost']} of {h['n_reference']} beats lost "
+                  f"(Se lost {h['se_lost_pct']:.3f} %)."]
+    return lines
+
+
+def _snr(record: str) -> int:
+    tag = record[4:]
+    return -6 if tag == "_6" else int(tag)
+
+
+def _cv_section_ventricular(cv: dict | None) -> list[str]:
+    if not cv:
+        return ["Cross-validation was not run for this build."]
+    lines = [f"Patient-wise {cv['k']}-fold cross-validation over DS1 + paced records "
+             f"({cv['n_records']} records), through the whole pipeline (detector -> model 1 -> "
+             "model 2), scored with `ecgtk.scoring` (EC57 VEB: V/E vs N/S/unmatched; F, Q "
+             "not counted). Thresholds chosen on the training folds' validation split.", "",
+             "| fold | held-out patients | threshold | VEB Se % | VEB +P % | VEB F1 % | "
+             "beats F1 % |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for f in cv["folds"]:
+        v, b = f["pipeline"]["veb"], f["pipeline"]["beats"]
+        lines.append(f"| {f['fold']} | {' '.join(f['test_records'])} | "
+                     f"{f['thresholds']['ventricular']:g} | {_pct(v['Se'])} | {_pct(v['+P'])} | "
+                     f"{_pct(v['F1'])} | {_pct(b['F1'])} |")
+    v, b = cv["pipeline"]["veb"], cv["pipeline"]["beats"]
+    lines.append(f"| **gross** | all {cv['n_records']} | | **{_pct(v['Se'])}** | "
+                 f"**{_pct(v['+P'])}** | **{_pct(v['F1'])}** | {_pct(b['F1'])} |")
+    v2 = cv["detector_model2"]["veb"]
+    lines += ["", f"Without model 1 (every candidate to model 2): VEB Se {_pct(v2['Se'])} %, "
+              f"+P {_pct(v2['+P'])} %, F1 {_pct(v2['F1'])} %. Gross counts: TP {v['TP']}, "
+              f"FN {v['FN']}, FP {v['FP']}."]
+    return lines
+
+
+def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
+               onnx_report: dict, keras_path: str | Path, train_info: dict,
+               cv: dict | None, throughput: dict, command: str, training_data: str,
+               extra: dict | None = None) -> tuple[Path, Path]:
+    """Write ``<out_dir>/<name>.md`` and ``<name>.json``; returns their paths."""
+    from ecgtk.export.onnx_export import sha256_file
+
+    out_dir = Path(out_dir)
+    onnx_path = Path(onnx_report["path"])
+    keras_path = Path(keras_path)
+    meta = onnx_report["metadata"]
+    leads = json.loads(meta["input_leads"])
+    classes = json.loads(meta["classes"])
+    threshold = train_info["threshold"]
+    card = {
+        "name": name,
+        "kind": kind,
+        "description": description,
+        "version": meta.get("model_version"),
+        "files": {
+            "onnx": {"file": onnx_path.name, "sha256": sha256_file(onnx_path),
+                     "bytes": onnx_path.stat().st_size},
+            "keras": {"file": keras_path.name, "sha256": sha256_file(keras_path),
+                      "bytes": keras_path.stat().st_size},
+        },
+        "opset": int(onnx_report["opset"]),
+        "rate_hz": float(meta["rate_hz"]),
+        "window": {"before": int(meta["window_before"]), "after": int(meta["window_after"])},
+        "input": {"name": meta["input_name"], "shape": ["batch", int(meta["input_length"]),
+                                                        int(meta["n_channels"])],
+                  "normalisation": "ecgtk.inputs.model_windows (median removed, / QRS scale)"},
+        "output": {"name": meta["output_name"], "classes": classes},
+        "input_leads": leads,
+        "decision_threshold": threshold["threshold"],
+        "threshold_rule": threshold["rule"],
+        "parameters": train_info["parameters"],
+        "training": {
+            "data": training_data,
+            "command": command,
+            "train_records": train_info["train_records"],
+            "val_records": train_info["val_records"],
+            "train_windows": train_info["train_counts"],
+            "val_windows": train_info["val_counts"],
+            "seconds": train_info["train_seconds"],
+            "epochs_run": [p["epochs_run"] for p in train_info["phases"]],
+            "best_epoch": [p["best_epoch"] for p in train_info["phases"]],
+            "seed": train_info["seed"],
+            "settings": train_info.get("settings"),
+        },
+        "cross_validation": cv,
+        "export": {"parity_max_abs_diff": onnx_report["max_abs_diff"],
+                   "parity_windows": onnx_report["n_windows"],
+                   "batch_sizes_checked": onnx_report["batch_sizes_checked"],
+                   "exporter": meta.get("exporter")},
+        "throughput": throughput,
+        **(extra or {}),
+    }
+    json_path = out_dir / f"{name}.json"
+    json_path.write_text(json.dumps(card, indent=1, default=str) + "\n")
+
+    t = card["training"]
+    lines = [
+        f"# {name} — {description}", "",
+        "| | |", "| --- | --- |",
+        f"| file | `{onnx_path.name}` (ONNX opset {card['opset']}), Keras source "
+        f"`{keras_path.name}` |",
+        f"| sha256 (onnx) | `{card['files']['onnx']['sha256']}` |",
+        f"| sha256 (keras) | `{card['files']['keras']['sha256']}` |",
+        f"| rate | {card['rate_hz']:g} Hz |",
+        f"| window | {card['window']['before']} + {card['window']['after']} samples around "
+        f"the {'candidate' if kind == 'beat' else 'beat'} |",
+        f"| input | `{meta['input_name']}` float32 (batch, {meta['input_length']}, "
+        f"{meta['n_channels']}), from `ecgtk.inputs.model_windows` |",
+        f"| input leads | {', '.join(leads)} |",
+        f"| output | `{meta['output_name']}` softmax over {classes} |",
+        f"| decision threshold | p({classes[1]}) >= {card['decision_threshold']:g} "
+        f"({card['threshold_rule']}) |",
+        f"| parameters | {card['parameters']:,} |",
+        f"| export parity | max abs diff {card['export']['parity_max_abs_diff']:.2e} (Keras vs "
+        f"onnxruntime CPU, {card['export']['parity_windows']} real windows; batch sizes "
+        f"{card['export']['batch_sizes_checked']}) |",
+        f"| CPU throughput | {throughput['windows_per_s']:,.0f} windows/s (onnxruntime "
+        f"{throughput['onnxruntime']} CPU, batch {throughput['batch']}, "
+        f"{throughput['threads']} threads) |",
+        "", "## Training", "",
+        training_data, "",
+        f"- training records: {' '.join(t['train_records'])}",
+        f"- validation records (early stopping, threshold): {' '.join(t['val_records'])}",
+        f"- windows: train {t['train_windows']}, validation {t['val_windows']} "
+        f"(class 0 = {classes[0]}, 1 = {classes[1]})",
+        f"- {t['seconds']:.0f} s on a 2-core CPU; epochs run {t['epochs_run']}, best "
+        f"{t['best_epoch']}; seed {t['seed']}",
+        f"- command: `{command}`", "",
+        "## Cross-validation", "",
+        *(_cv_section_beat(cv) if kind == "beat" else _cv_section_ventricular(cv)), "",
+    ]
+    for title, body in (extra or {}).get("notes", {}).items():
+        lines += [f"## {title}", "", body, ""]
+    md_path = out_dir / f"{name}.md"
+    md_path.write_text("\n".join(lines))
+    return md_path, json_path

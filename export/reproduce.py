@@ -1,0 +1,202 @@
+"""Rebuild the shipped models from the data: CV, final training, ONNX export, model cards.
+
+    python -m ecgtk.export.reproduce --data /work/shared/data --out models
+
+1. patient-wise K-fold cross-validation of both models through the pipeline
+   (:mod:`ecgtk.export.crossval`; ``--skip-cv`` reuses ``WORK/cv/crossval.json`` when it exists);
+2. optionally the transfer-learning experiment (``--transfer``, :mod:`ecgtk.export.transfer`);
+3. final training of both models on all DS1 + paced records (model 1 also on the nstdb
+   118e*/119e* records), with a patient-wise validation split (20 % of the patients) for early
+   stopping and the decision threshold;
+4. ONNX export (opset 17) with a parity check on real validation windows, CPU throughput,
+   and the model cards ``OUT/beat.{onnx,keras,md,json}``, ``OUT/ventricular.{...}``.
+
+Intermediate files (per-record window caches, fold models, logs) go to ``--work``
+(default ``scratch/reproduce``). Everything is seeded; TensorFlow runs on 2 CPU threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.export.dataset import (
+    ALL_RECORDS,
+    NSTDB_RECORDS,
+    build_windows,
+    patient_of,
+    records_of_patients,
+    split_validation,
+)
+
+__all__ = ["main", "reproduce", "train_final"]
+
+MODEL_VERSION = "1.0.0"
+DESCRIPTIONS = {
+    "beat": "beat vs artefact (model 1): is a detector candidate a real heartbeat?",
+    "ventricular": "normal vs ventricular (model 2): is a beat a ventricular ectopic (V/E)?",
+}
+TRAINING_DATA = {
+    "beat": (
+        "MIT-BIH Arrhythmia Database DS1 (101 106 108 109 112 114 115 116 118 119 122 124 201 "
+        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz, both leads as "
+        "stored; MIT-BIH Noise Stress Test Database 118e*/119e* (24 ... -6 dB). Windows at the "
+        "R-peak detector's candidates: beats = candidates within 150 ms of an annotated beat "
+        "(subsampled), artefacts = unmatched candidates on the clean records, on two copies of "
+        "each record with nstdb bw/em/ma noise added to alternate 2-min stretches at random "
+        "SNR 24 ... -6 dB (nstdb recipe), and on the nstdb records; plus random positions "
+        ">= 200 ms from any beat and a 100 ms grid inside ventricular flutter (207)."),
+    "ventricular": (
+        "MIT-BIH Arrhythmia Database DS1 (101 106 108 109 112 114 115 116 118 119 122 124 201 "
+        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz, both leads as "
+        "stored. Windows at annotated beats moved to the matching detector candidate (150 ms): "
+        "ventricular = V, E; non-ventricular = N L R e j A a J S (N-class subsampled to 500 per "
+        "record, all S kept); F, Q, paced '/' and 'f' left out."),
+}
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed: int = 0,
+                epochs: int | None = None) -> tuple[Path, dict, np.ndarray]:
+    """Train the shipped ``kind`` model; returns its ``.keras``, the training facts and
+    validation windows for the export parity check."""
+    from ecgtk.export.train import TrainSettings, train_windows
+
+    train, val = split_validation(ALL_RECORDS, 0.2, seed=seed)
+    if kind == "beat":
+        train = train + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in train})
+        val = val + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in val})
+    tr = build_windows(kind, data_dirs, train)
+    va = build_windows(kind, data_dirs, val)
+    path, info = train_windows(kind, tr, va, work / "final", epochs=epochs, seed=seed,
+                               settings=TrainSettings(verbose=2))
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(va), min(512, len(va)), replace=False))
+    return path, info, va.leads(info["n_leads"])[pick]
+
+
+def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | Path,
+              k: int = 4, seed: int = 0, skip_cv: bool = False, transfer: bool = False,
+              command: str = "") -> dict:
+    """Run everything (see the module docstring); returns a summary dict."""
+    from ecgtk.export.crossval import crossval
+    from ecgtk.export.modelcard import cpu_throughput, write_card
+    from ecgtk.export.onnx_export import export_onnx
+    from ecgtk.export.train import CLASSES, configure_tensorflow
+
+    configure_tensorflow(2)
+    out, work = Path(out), Path(work)
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    timings: dict[str, float] = {}
+
+    cv_json = work / "cv" / "crossval.json"
+    cv = None
+    if not skip_cv:
+        _log(f"cross-validation, K={k}")
+        t0 = time.time()
+        cv = crossval(data_dirs, work / "cv", k=k, seed=seed)
+        timings["crossval_s"] = round(time.time() - t0, 1)
+    elif cv_json.is_file():
+        cv = json.loads(cv_json.read_text())
+        _log(f"cross-validation skipped; using {cv_json}")
+
+    transfer_result = None
+    if transfer:
+        from ecgtk.export.transfer import table, transfer_experiment
+
+        _log("transfer-learning experiment")
+        t0 = time.time()
+        transfer_result = transfer_experiment(data_dirs, work / "transfer", seed=seed)
+        timings["transfer_s"] = round(time.time() - t0, 1)
+        print(table(transfer_result), flush=True)
+    elif (work / "transfer" / "transfer.json").is_file():
+        transfer_result = json.loads((work / "transfer" / "transfer.json").read_text())
+
+    cards = {}
+    for kind in ("beat", "ventricular"):
+        _log(f"final training: {kind}")
+        t0 = time.time()
+        keras_path, info, parity = train_final(kind, data_dirs, work, seed=seed)
+        timings[f"train_{kind}_s"] = round(time.time() - t0, 1)
+        shutil.copyfile(keras_path, out / f"{kind}.keras")
+        n_leads = info["n_leads"]
+        metadata = {
+            "model_name": kind,
+            "model_version": MODEL_VERSION,
+            "task": DESCRIPTIONS[kind],
+            "rate_hz": 360,
+            "window_before": info["window"][0],
+            "window_after": info["window"][1],
+            "classes": list(CLASSES[kind]),
+            "input_leads": [f"lead {i + 1} (MIT-BIH: {name})" for i, name in
+                            enumerate(("MLII", "V1")[:n_leads])],
+            "decision_threshold": info["threshold"]["threshold"],
+            "normalisation": "ecgtk.inputs.model_windows",
+            "training_data": TRAINING_DATA[kind],
+        }
+        _log(f"export {kind} -> ONNX")
+        report = export_onnx(out / f"{kind}.keras", out / f"{kind}.onnx", metadata=metadata,
+                             parity_windows=parity, opset=17, tolerance=1e-4)
+        tp = cpu_throughput(out / f"{kind}.onnx", parity, batch=1024, threads=2)
+        notes = {}
+        if kind == "ventricular" and transfer_result:
+            from ecgtk.export.transfer import table
+
+            notes["Transfer learning (experiment)"] = (
+                f"Pre-trained on {' '.join(transfer_result['pretrain_records'])}; adapted on "
+                f"the first {transfer_result['adapt_minutes']:g} minutes of "
+                f"{' '.join(transfer_result['adapt_records'])} "
+                f"({transfer_result['adaptation']}); scored on their remaining minutes "
+                "(detector candidates -> model 2, no model 1).\n\n" + table(transfer_result))
+        md, js = write_card(
+            kind, out, kind=kind, description=DESCRIPTIONS[kind], onnx_report=report,
+            keras_path=out / f"{kind}.keras", train_info=info, cv=cv, throughput=tp,
+            command=command or "python -m ecgtk.export.reproduce --data DATA --out models",
+            training_data=TRAINING_DATA[kind], extra={"notes": notes} if notes else None)
+        cards[kind] = {"onnx": report["path"], "parity": report["max_abs_diff"],
+                       "throughput": tp["windows_per_s"], "card": str(md),
+                       "threshold": info["threshold"]["threshold"],
+                       "train_s": info["train_seconds"]}
+        _log(f"{kind}: parity {report['max_abs_diff']:.2e}, {tp['windows_per_s']:.0f} win/s")
+    timings["total_s"] = round(time.time() - t_start, 1)
+    summary = {"cards": cards, "timings": timings}
+    (work / "reproduce.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecgtk.export.reproduce",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="folder(s) holding mitdb/ and nstdb/")
+    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--work", type=Path, default=Path("scratch/reproduce"))
+    ap.add_argument("--k", type=int, default=4, help="cross-validation folds")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-cv", action="store_true",
+                    help="do not rerun cross-validation (reuse WORK/cv/crossval.json if any)")
+    ap.add_argument("--transfer", action="store_true",
+                    help="also run the transfer-learning experiment")
+    args = ap.parse_args(argv)
+    command = "python -m ecgtk.export.reproduce " + " ".join(
+        sys.argv[1:] if argv is None else list(argv))
+    summary = reproduce(args.data, args.out, work=args.work, k=args.k, seed=args.seed,
+                        skip_cv=args.skip_cv, transfer=args.transfer, command=command)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
