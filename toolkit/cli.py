@@ -307,6 +307,44 @@ def explain(
 
 
 @app.command()
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="An 'ecgtk run' output folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG pages.")],
+    record: Annotated[str | None, typer.Option(
+        help="Only this record id (default: every ok recording).")] = None,
+    models: Annotated[Path | None, typer.Option(
+        help="Models the run used, for Grad-CAM (default: the shipped ones).",
+        show_default=False)] = None,
+) -> None:
+    """One PNG page per recording: heart-rate trend with V beats per hour, the template grid,
+    and a few V beats coloured by Grad-CAM. Example: ecgtk report ecgtk-out --out pages
+    """
+    from ecgtk.archive import output_name
+    from ecgtk.beat_models import BeatModels, ModelSettings
+    from ecgtk.explain import load_heatmapper
+    from ecgtk.report import draw_page, load_run
+    from ecgtk.sessions import ModelError
+
+    if not (out_dir / "records").is_dir():
+        _fail(f"{out_dir}: not an 'ecgtk run' output folder (no records/)", code=1)
+    runs = load_run(out_dir, record)
+    if not runs:
+        _fail(f"{out_dir}: no analysed recording{' ' + record if record else ''} to report",
+              code=1)
+    try:
+        loaded = BeatModels(ModelSettings.using(models))
+        heatmapper = load_heatmapper(loaded)
+    except (ModelError, ImportError) as error:
+        console.print(f"[yellow]warning:[/] no Grad-CAM panel: {error}")
+        loaded = heatmapper = None
+    out.mkdir(parents=True, exist_ok=True)
+    for record_id, run in runs.items():
+        page = out / output_name(record_id).replace(".parquet", ".png")
+        draw_page(run, loaded, heatmapper, page)
+        console.print(f"{record_id} -> {page}", highlight=False)
+
+
+@app.command()
 def info() -> None:
     """Show versions, the ONNX Runtime providers this machine offers, and the shipped models."""
     from ecgtk.info import collect_info, render_info
