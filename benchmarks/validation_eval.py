@@ -26,9 +26,10 @@ from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, mo
 from ecgtk.scoring import load_reference, score_many, score_record
 from ecgtk.validation import ValidationRules, qrs_amplitude, validate_calls
 
-GRID = {"min_qrs_amplitude": [None, 0.1, 0.2, 0.3],
-        "normal_similarity": [None, 0.9, 0.95, 0.98],
-        "ventricular_similarity": [None, 0.3, 0.5]}
+GRID = {"min_qrs_amplitude": [None, 0.1, 0.2],
+        "normal_similarity": [None, 0.8, 0.9, 0.95],
+        "on_time_similarity": [None, 0.4, 0.5, 0.6],
+        "ventricular_similarity": [None, 0.3]}
 
 
 def record_features(data: list[Path], record: str, npz: Path) -> dict:
@@ -55,13 +56,14 @@ def labels_of(f: dict, thresholds: dict,
                       np.where(f["p_ventricular"] >= t["ventricular"], "V", "N")).astype(object)
     if rules is None:
         return labels, {}
-    return validate_calls(labels, f["p_ventricular"], f["morphology"], f["amplitude"], rules)
+    return validate_calls(labels, f["p_ventricular"], f["morphology"], f["amplitude"], rules,
+                          f["samples"])
 
 
 def score(features: list[dict], thresholds: dict,
           rules_of: dict | ValidationRules | None) -> tuple[dict, dict]:
     """Gross scores and calls changed; ``rules_of`` maps fold -> rules, or is one setting."""
-    results, changed = [], {"small": 0, "like_normal": 0, "unlike_normal": 0}
+    results, changed = [], dict.fromkeys(("small", "like_normal", "on_time", "unlike_normal"), 0)
     for f in features:
         rules = rules_of.get(f["fold"]) if isinstance(rules_of, dict) else rules_of
         labels, changes = labels_of(f, thresholds, rules)

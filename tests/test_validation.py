@@ -6,6 +6,7 @@ from ecgtk.validation import (
     ValidationRules,
     dominant_normal_shape,
     qrs_amplitude,
+    rr_ratio,
     similarity_to,
     validate_calls,
 )
@@ -30,7 +31,7 @@ def test_like_normal_turns_a_normal_looking_v_into_n():
     labels, p_v, morphology, amplitude = calls()
     new, changes = validate_calls(labels, p_v, morphology, amplitude, ValidationRules())
     assert new[-3] == "N" and new[-2] == "V"
-    assert changes == {"small": 0, "like_normal": 1, "unlike_normal": 0}
+    assert changes == {"small": 0, "like_normal": 1, "on_time": 0, "unlike_normal": 0}
 
 
 def test_unlike_normal_is_off_by_default_and_works_when_on():
@@ -59,3 +60,27 @@ def test_features():
     np.testing.assert_allclose(similarity_to(shape, np.vstack([NORMAL, -NORMAL])), [1, -1],
                                atol=1e-4)
     assert dominant_normal_shape(np.vstack([NORMAL]), np.array(["V"])) is None
+
+
+def test_on_time_rule_needs_both_shape_and_timing():
+    rng = np.random.default_rng(1)
+    n = 40
+    morphology = np.vstack([NORMAL + rng.normal(0, 0.02, (n, 60)) for _ in range(1)])
+    bbb = 0.7 * NORMAL + 0.3 * WIDE  # wide-ish, still much like the dominant shape
+    morphology[[10, 20]] = bbb
+    samples = np.arange(n) * 300
+    samples[20] -= 120  # beat 20 comes early: a real premature beat
+    labels = np.array(["N"] * n, dtype=object)
+    labels[[10, 20]] = "V"
+    rules = ValidationRules(normal_similarity=None, on_time_similarity=0.5)
+    new, changes = validate_calls(labels, np.zeros(n), morphology.astype(np.float32),
+                                  np.ones(n), rules, samples)
+    assert new[10] == "N" and new[20] == "V" and changes["on_time"] == 1
+    same, _ = validate_calls(labels, np.zeros(n), morphology.astype(np.float32), np.ones(n),
+                             rules)  # without positions the timing rule is skipped
+    assert same[10] == "V"
+
+
+def test_rr_ratio():
+    ratio = rr_ratio(np.array([0, 100, 200, 250, 400, 500]), 2)
+    assert ratio[3] == 0.5 and ratio[1] == 1.0

@@ -64,7 +64,7 @@ def analyse_recording(recording: Recording, models: BeatModels,
                       np.where(merged.p_ventricular >= threshold, "V", "N")).astype(object)
     with clock.stage("validation"):
         labels, _ = validate_calls(labels, merged.p_ventricular, merged.morphology,
-                                   merged.amplitude, rules)
+                                   merged.amplitude, rules, samples)
     beat_rows = np.flatnonzero(labels != "artefact")
     with clock.stage("templates"):
         templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])

@@ -8,7 +8,11 @@ measured (``python -m ecgtk.benchmarks.validation_eval``).
    recording's typical QRS is not a beat (artefact).
 2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
    with the recording's dominant normal shape is a normal beat.
-3. ``unlike_normal``: a normal call whose shape correlates less than ``ventricular_similarity``
+3. ``on_time``: a ventricular call on a beat that is not premature (its RR interval at least
+   ``on_time_rr_ratio`` times the local median RR) and whose shape correlates at least
+   ``on_time_similarity`` with the dominant normal shape is a normal beat (bundle-branch-block
+   beats are wide but on time; ectopic ventricular beats are early).
+4. ``unlike_normal``: a normal call whose shape correlates less than ``ventricular_similarity``
    with the dominant normal shape, and whose ventricular probability is at least
    ``min_p_ventricular``, is a ventricular beat.
 """
@@ -28,9 +32,13 @@ class ValidationRules:
     [-1, 1]); ``None`` switches a rule off."""
 
     min_qrs_amplitude: float | None = 0.2
-    normal_similarity: float | None = 0.95
+    normal_similarity: float | None = 0.8
+    on_time_similarity: float | None = 0.5
+    on_time_rr_ratio: float = 0.9
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
+    #: RR intervals on each side that give a beat's local median RR
+    rr_neighbours: int = 8
 
 
 def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
@@ -58,16 +66,30 @@ def similarity_to(shape: np.ndarray, morphology: np.ndarray) -> np.ndarray:
     return (z @ reference / z.shape[1]).astype(np.float32)
 
 
+def rr_ratio(samples: np.ndarray, neighbours: int) -> np.ndarray:
+    """Each beat's previous RR interval over the median of the ``2 * neighbours + 1`` RR
+    intervals around it (1 = on time, < 1 = premature); the first beat gets its next RR."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if len(samples) < 2:
+        return np.ones(len(samples))
+    rr = np.diff(samples)
+    rr = np.concatenate([rr[:1], rr])
+    padded = np.pad(rr, neighbours, mode="edge")
+    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1)
+    return rr / np.median(window, axis=1)
+
+
 def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np.ndarray,
-                   amplitude: np.ndarray,
-                   rules: ValidationRules) -> tuple[np.ndarray, dict[str, int]]:
+                   amplitude: np.ndarray, rules: ValidationRules,
+                   samples: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """Apply the rules to one recording's calls; returns new labels and changes per rule.
 
     ``labels`` (``N``/``V``/``artefact``), ``p_ventricular``, ``morphology`` (coarse model-2
-    windows) and ``amplitude`` (:func:`qrs_amplitude`) are aligned per candidate.
+    windows), ``amplitude`` (:func:`qrs_amplitude`) and ``samples`` (positions, for the RR
+    rule; without them it is skipped) are aligned per candidate.
     """
     labels = np.asarray(labels, dtype=object).copy()
-    changes = {"small": 0, "like_normal": 0, "unlike_normal": 0}
+    changes = {"small": 0, "like_normal": 0, "on_time": 0, "unlike_normal": 0}
     if rules.min_qrs_amplitude is not None:
         small = (labels != "artefact") & (amplitude < rules.min_qrs_amplitude)
         labels[small] = "artefact"
@@ -80,6 +102,14 @@ def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np
         like = (labels == "V") & (similarity >= rules.normal_similarity)
         labels[like] = "N"
         changes["like_normal"] = int(like.sum())
+    if rules.on_time_similarity is not None and samples is not None:
+        beats = np.flatnonzero(labels != "artefact")
+        ratio = np.ones(len(labels))
+        ratio[beats] = rr_ratio(np.asarray(samples)[beats], rules.rr_neighbours)
+        on_time = ((labels == "V") & (similarity >= rules.on_time_similarity)
+                   & (ratio >= rules.on_time_rr_ratio))
+        labels[on_time] = "N"
+        changes["on_time"] = int(on_time.sum())
     if rules.ventricular_similarity is not None:
         unlike = ((labels == "N") & (similarity < rules.ventricular_similarity)
                   & (p_ventricular >= rules.min_p_ventricular))
