@@ -4,7 +4,8 @@ Model 1 (beat vs artefact, ``BEAT_WINDOW`` = 50 + 50 samples) sees the R-peak de
 candidates, as at inference:
 
 - positives (``y = 1``): candidates that match an annotated beat (within 150 ms,
-  :func:`ecgtk.scoring.match_beats`), subsampled;
+  :func:`ecgtk.scoring.match_beats`), subsampled: half N-class beats, half the others
+  (V, S, F, paced), so that abnormal beats are not learnt as artefacts;
 - negatives (``y = 0``): candidates that match no beat, on the clean record, on copies of it with
   nstdb noise (bw, em, ma) added to alternate 2-minute stretches at SNR 24 ... -6 dB
   (:mod:`ecgtk.export.noise`), and on the nstdb records ``118e*``/``119e*``; windows at random
@@ -87,7 +88,7 @@ MATCH_TOLERANCE_S = 0.15
 RANDOM_MIN_DISTANCE_S = 0.20
 
 #: Bump when the builders change, so stale caches are not reused.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 #: Window origin codes (``WindowSet.source``).
 SOURCE_CANDIDATE, SOURCE_RANDOM, SOURCE_VF, SOURCE_ANNOTATION = 0, 1, 2, 3
@@ -356,6 +357,22 @@ def _random_nonbeat(rng: np.random.Generator, n_samples: int, beats: np.ndarray,
     return np.unique(pos[:count])
 
 
+def _stratified(rng: np.random.Generator, idx: np.ndarray, is_normal: np.ndarray,
+                count: int) -> np.ndarray:
+    """Up to ``count`` of ``idx``: half N-class beats, half the others (V, S, F, Q), the
+    unused share going to the other group. Uniform sampling would leave the rare abnormal
+    beats -- which model 1 must not reject -- almost unseen."""
+    if len(idx) <= count:
+        return idx
+    normal, other = idx[is_normal], idx[~is_normal]
+    n_other = min(len(other), count // 2)
+    n_normal = min(len(normal), count - n_other)
+    n_other = min(len(other), count - n_normal)
+    pick = [rng.choice(normal, n_normal, replace=False), rng.choice(other, n_other,
+                                                                     replace=False)]
+    return np.sort(np.concatenate(pick))
+
+
 def _noisy_stretches(n_samples: int, fs: float, copy: int, stretch_s: float,
                      rng: np.random.Generator) -> list[tuple[int, int, str, float]]:
     """Alternate stretches of a record made noisy: copy 0 the odd ones, copy 1 the even ones
@@ -376,12 +393,13 @@ def _beat_variant(rd: RecordData, signal: np.ndarray, variant: int, rng: np.rand
                   pos_mask_fn=None, vf_step: int = 0) -> WindowSet:
     fs = rd.fs
     cands = detector_candidates(signal, fs)
-    matched = match_candidates(rd.samples, cands, fs) >= 0
+    ref_idx = match_candidates(rd.samples, cands, fs)
+    matched = ref_idx >= 0
     pos_idx = np.flatnonzero(matched)
     if pos_mask_fn is not None:
         pos_idx = pos_idx[pos_mask_fn(cands[pos_idx])]
-    if len(pos_idx) > max_pos:
-        pos_idx = np.sort(rng.choice(pos_idx, max_pos, replace=False))
+    pos_idx = _stratified(rng, pos_idx, np.isin(rd.symbols[ref_idx[pos_idx]],
+                                                AAMI_CLASSES["N"]), max_pos)
     neg_idx = np.flatnonzero(~matched)
     margin = max(BEAT_WINDOW)
     rand = _random_nonbeat(rng, len(signal), rd.samples, fs, n_random, margin)
@@ -393,7 +411,6 @@ def _beat_variant(rd: RecordData, signal: np.ndarray, variant: int, rng: np.rand
     y = np.concatenate([np.ones(len(pos_idx)), np.zeros(len(neg_idx) + len(rand) + len(vf))])
     source = np.concatenate([np.full(len(pos_idx) + len(neg_idx), SOURCE_CANDIDATE),
                              np.full(len(rand), SOURCE_RANDOM), np.full(len(vf), SOURCE_VF)])
-    ref_idx = match_candidates(rd.samples, cands, fs)
     sym = np.full(len(centres), "", "<U1")
     sym[:len(pos_idx)] = rd.symbols[ref_idx[pos_idx]]
     snr = (np.full(len(centres), np.nan, np.float32) if snr_map is None

@@ -35,7 +35,7 @@ def tiny_model(path, length=100, leads=2, meta=None):
     meta = meta if meta is not None else {
         "rate_hz": "360", "window_before": str(length // 2),
         "window_after": str(length - length // 2), "classes": json.dumps(["artefact", "beat"]),
-        "input_leads": json.dumps(["MLII", "V1"][:leads]), "threshold": "0.4"}
+        "input_leads": json.dumps(["MLII", "V1"][:leads]), "decision_threshold": "0.4"}
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

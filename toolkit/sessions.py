@@ -72,7 +72,7 @@ def read_model_info(path: Path, name: str | None = None) -> ModelInfo:
             rate_hz=float(meta["rate_hz"]), before=int(meta["window_before"]),
             after=int(meta["window_after"]), classes=tuple(json.loads(meta["classes"])),
             input_leads=_count(meta["input_leads"]),
-            threshold=float(meta.get("threshold", 0.5)),
+            threshold=float(meta.get("decision_threshold", meta.get("threshold", 0.5))),
         )
     except (KeyError, ValueError) as error:
         raise ModelError(f"{path}: model metadata incomplete or invalid ({error})") from None
