@@ -252,18 +252,13 @@ def export_gradcam_onnx(
         _model_io,
         _set_metadata,
         cpu_session,
-        load_keras_model,
+        model_and_sha256,
         sha256_file,
         write_onnx_atomic,
     )
 
     t0 = time.perf_counter()
-    keras_sha = ""
-    if isinstance(keras_path, (str, os.PathLike)):
-        keras_sha = sha256_file(keras_path)
-        model = load_keras_model(keras_path)
-    else:
-        model = keras_path
+    model, keras_sha = model_and_sha256(keras_path)
     length, channels, _ = _model_io(model)
     windows = _check_windows(parity_windows, length, channels, "parity_windows")
     layer = _layer_name(model, layer_name)

@@ -181,6 +181,13 @@ def _convert(model, length: int, channels: int, opset: int):
     return model_proto
 
 
+def model_and_sha256(keras_path_or_model) -> tuple[Any, str]:
+    """The Keras model, and the sha256 of its ``.keras`` file ("" for an in-memory model)."""
+    if isinstance(keras_path_or_model, (str, os.PathLike)):
+        return load_keras_model(keras_path_or_model), sha256_file(keras_path_or_model)
+    return keras_path_or_model, ""
+
+
 def export_onnx(
     keras_path_or_model,
     out_path: str | os.PathLike,
@@ -213,12 +220,7 @@ def export_onnx(
     import ecgtk
 
     t0 = time.perf_counter()
-    keras_sha = ""
-    if isinstance(keras_path_or_model, (str, os.PathLike)):
-        keras_sha = sha256_file(keras_path_or_model)
-        model = load_keras_model(keras_path_or_model)
-    else:
-        model = keras_path_or_model
+    model, keras_sha = model_and_sha256(keras_path_or_model)
     length, channels, n_classes = _model_io(model)
     windows = _check_windows(parity_windows, length, channels, "parity_windows")
 
