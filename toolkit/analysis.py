@@ -42,12 +42,9 @@ class Analysis:
     n_artefact: int
 
 
-def analyse_recording(recording: Recording, models: BeatModels,
-                      clock: StageClock = NO_CLOCK,
-                      rules: ValidationRules = DEFAULT_RULES) -> Analysis:
-    """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG.
-
-    ``clock`` (see :mod:`ecgtk.timing`) collects seconds per stage when given."""
+def call_recording(recording: Recording, models: BeatModels,
+                   clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, ChunkCalls]:
+    """Every candidate of the recording (samples at its rate) with both models' calls."""
     samples, calls = [], []
     for chunk, candidates in iter_detections(recording, clock=clock):
         if len(candidates):
@@ -56,22 +53,38 @@ def analyse_recording(recording: Recording, models: BeatModels,
                                            candidates - chunk.start, clock))
     if not samples:
         raise RecordingError(recording.path, _why_no_beats(recording))
-    samples = np.concatenate(samples)
     merged = ChunkCalls(*(np.concatenate([getattr(c, f) for c in calls])
                           for f in ChunkCalls.__dataclass_fields__))
-    threshold = models.info["ventricular"].threshold
-    labels = np.where(~merged.is_beat, "artefact",
-                      np.where(merged.p_ventricular >= threshold, "V", "N")).astype(object)
+    return np.concatenate(samples), merged
+
+
+def label_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
+                rules: ValidationRules = DEFAULT_RULES,
+                clock: StageClock = NO_CLOCK) -> np.ndarray:
+    """``N``/``V``/``artefact`` per candidate: the models' calls, then the validation rules."""
+    labels = np.where(~calls.is_beat, "artefact",
+                      np.where(calls.p_ventricular >= ventricular_threshold, "V", "N"))
     with clock.stage("validation"):
-        labels, _ = validate_calls(labels, merged.p_ventricular, merged.morphology,
-                                   merged.amplitude, rules, samples)
+        labels, _ = validate_calls(labels.astype(object), calls.p_ventricular,
+                                   calls.morphology, calls.amplitude, rules, samples)
+    return labels
+
+
+def analyse_recording(recording: Recording, models: BeatModels,
+                      clock: StageClock = NO_CLOCK,
+                      rules: ValidationRules = DEFAULT_RULES) -> Analysis:
+    """Run the pipeline on one recording; raises :class:`RecordingError` when it holds no ECG.
+
+    ``clock`` (see :mod:`ecgtk.timing`) collects seconds per stage when given."""
+    samples, calls = call_recording(recording, models, clock)
+    labels = label_calls(samples, calls, models.info["ventricular"].threshold, rules, clock)
     beat_rows = np.flatnonzero(labels != "artefact")
     with clock.stage("templates"):
-        templates = cluster_beats(merged.morphology[beat_rows], labels[beat_rows])
+        templates = cluster_beats(calls.morphology[beat_rows], labels[beat_rows])
     cluster = np.full(len(samples), -1, dtype=np.int32)
     cluster[beat_rows] = templates.assignment
     beats = beats_table(recording.record_id, samples, recording.fs, labels=labels,
-                        p_beat=merged.p_beat, p_ventricular=merged.p_ventricular,
+                        p_beat=calls.p_beat, p_ventricular=calls.p_ventricular,
                         cluster=np.ma.masked_less(cluster, 0))
     clusters = clusters_table(recording.record_id, templates.n_beats, templates.labels,
                               templates.templates, templates.merged_from)
