@@ -56,10 +56,22 @@ def test_features():
     windows[0, 50, 0], windows[0, 45, 1] = 1.0, -0.5
     windows[1, 5, 0] = 9.0  # far from the centre: not the QRS
     np.testing.assert_allclose(qrs_amplitude(windows, 18), [1.0, 0.0])
-    shape = dominant_normal_shape(np.vstack([NORMAL, NORMAL]), np.array(["N", "N"]))
+    shape = dominant_normal_shape(np.vstack([NORMAL, NORMAL]), np.array([True, True]))
     np.testing.assert_allclose(similarity_to(shape, np.vstack([NORMAL, -NORMAL])), [1, -1],
                                atol=1e-4)
-    assert dominant_normal_shape(np.vstack([NORMAL]), np.array(["V"])) is None
+    assert dominant_normal_shape(np.vstack([NORMAL]), np.array([False])) is None
+
+
+def test_all_beats_called_v_on_time_become_n():
+    """A normal recording that the model calls all V (e.g. an unusual lead): the on-time
+    beats define the dominant shape, and V calls that look like it become N."""
+    rng = np.random.default_rng(2)
+    morphology = (NORMAL + rng.normal(0, 0.02, (30, 60))).astype(np.float32)
+    labels = np.array(["V"] * 30, dtype=object)
+    samples = np.arange(30) * 300
+    new, changes = validate_calls(labels, np.full(30, 0.9), morphology, np.ones(30),
+                                  ValidationRules(), samples)
+    assert (new == "N").all() and changes["like_normal"] == 30
 
 
 def test_on_time_rule_needs_both_shape_and_timing():

@@ -7,7 +7,10 @@ measured (``python -m ecgtk.benchmarks.validation_eval``).
 1. ``small``: a beat whose QRS peak-to-peak amplitude is below ``min_qrs_amplitude`` times the
    recording's typical QRS is not a beat (artefact).
 2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
-   with the recording's dominant normal shape is a normal beat.
+   with the recording's dominant shape is a normal beat. The dominant shape is the median shape
+   of the beats that come on time (RR at least ``on_time_rr_ratio`` of the local median;
+   ectopic beats come early), whatever the models called them, or of the N calls when the
+   beats' positions are not given.
 3. ``on_time``: a ventricular call on a beat that is not premature (its RR interval at least
    ``on_time_rr_ratio`` times the local median RR) and whose shape correlates at least
    ``on_time_similarity`` with the dominant normal shape is a normal beat (bundle-branch-block
@@ -51,12 +54,12 @@ def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
     return np.ptp(core, axis=1).max(axis=1).astype(np.float32)
 
 
-def dominant_normal_shape(morphology: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
-    """Median z-normalised shape of the normal beats (``None`` when there are none)."""
-    normal = labels == "N"
-    if not normal.any():
+def dominant_normal_shape(morphology: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
+    """Median z-normalised shape of the ``reference`` beats (a boolean mask; ``None`` when it
+    selects none): the recording's dominant, presumably normal, morphology."""
+    if not reference.any():
         return None
-    return np.median(zscore_rows(morphology[normal]), axis=0)
+    return np.median(zscore_rows(morphology[reference]), axis=0)
 
 
 def similarity_to(shape: np.ndarray, morphology: np.ndarray) -> np.ndarray:
@@ -94,7 +97,14 @@ def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np
         small = (labels != "artefact") & (amplitude < rules.min_qrs_amplitude)
         labels[small] = "artefact"
         changes["small"] = int(small.sum())
-    shape = dominant_normal_shape(morphology, labels)
+    beats = np.flatnonzero(labels != "artefact")
+    ratio = np.ones(len(labels))
+    if samples is not None and len(beats):
+        ratio[beats] = rr_ratio(np.asarray(samples)[beats], rules.rr_neighbours)
+    # the dominant shape: beats on time (ectopic beats come early), whatever the model said
+    reference = (labels != "artefact") & (ratio >= rules.on_time_rr_ratio)
+    shape = dominant_normal_shape(morphology, reference if samples is not None
+                                  else labels == "N")
     if shape is None:
         return labels, changes
     similarity = similarity_to(shape, morphology)
@@ -103,9 +113,6 @@ def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np
         labels[like] = "N"
         changes["like_normal"] = int(like.sum())
     if rules.on_time_similarity is not None and samples is not None:
-        beats = np.flatnonzero(labels != "artefact")
-        ratio = np.ones(len(labels))
-        ratio[beats] = rr_ratio(np.asarray(samples)[beats], rules.rr_neighbours)
         on_time = ((labels == "V") & (similarity >= rules.on_time_similarity)
                    & (ratio >= rules.on_time_rr_ratio))
         labels[on_time] = "N"
