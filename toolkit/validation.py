@@ -36,7 +36,7 @@ class ValidationRules:
 
     min_qrs_amplitude: float | None = 0.2
     normal_similarity: float | None = 0.8
-    on_time_similarity: float | None = 0.5
+    on_time_similarity: float | None = 0.4
     on_time_rr_ratio: float = 0.9
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
