@@ -91,6 +91,8 @@ def main() -> None:
     data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
     features, thresholds = [], {}
     for fold_dir in sorted(args.cv_dir.glob("fold*")):
+        if not (fold_dir / "fold.json").is_file():  # a fold still running
+            continue
         meta = json.loads((fold_dir / "fold.json").read_text())
         thresholds[fold_dir.name] = meta["thresholds"]
         for npz in sorted(fold_dir.glob("probs_*.npz")):

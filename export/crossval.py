@@ -243,7 +243,7 @@ def summarise(folds: list[dict]) -> dict:
         "n_records": len(names),
         "pipeline": _gross(all_records, names, "pipeline"),
         "detector": _gross(all_records, names, "detector"),
-        "detector_model1": _gross(all_records, names, "detector_model1"),
+        "detector_model1": {"beats": _gross(all_records, names, "detector_model1")["beats"]},
         "detector_model2": _gross(all_records, names, "detector_model2"),
         "folds": per_fold,
     }
