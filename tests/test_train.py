@@ -77,7 +77,7 @@ def test_fine_tune_freezes_then_unfreezes_trunk(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tr, "_fit", spy)
     path, info = tr.train_windows("ventricular", train, val, tmp_path / "ft", init=base,
-                                  epochs=3, seed=0, settings=_settings())
+                                  epochs=2, seed=0, settings=_settings())
     assert path.is_file()
     assert [s[0] for s in seen] == ["head (trunk frozen)", "all layers"]
     assert seen[0][2] and not any(seen[0][2])  # trunk frozen in phase 1
