@@ -5,13 +5,14 @@ The steps, each a small function with a Numba core and a plain reference:
 1. :func:`qrs_feature` — per lead, the band-passed signal's derivative, squared, averaged over
    a short window and square-rooted: a QRS "energy" in signal units that is high for steep,
    narrow complexes and low for P and T waves and baseline wander.
-2. :func:`lead_weights` — per block of a few seconds, each lead's QRS level and noise level;
-   leads are weighted by their signal-to-noise ratio and scaled to a common level, so a lead that
-   goes flat or noisy stops counting and the other carries the detection.
+2. ``leads.lead_weights`` — per block of a few seconds, each lead's QRS and noise level; leads
+   are weighted by signal-to-noise and scaled to a common level, so a lead that goes flat or
+   noisy stops counting and the other carries the detection (``kernels/leads.py``).
 3. :func:`local_peaks` — candidate peaks of the combined feature, one per refractory period.
 4. :func:`classify_peaks` — Pan-Tompkins style adaptive signal/noise thresholds with
    search-back for missed beats and T-wave discrimination by slope.
-5. :func:`refine_peaks` — each beat moved to the R extremum of the raw signal nearby.
+5. ``refine.refine_peaks`` — each beat moved to the R extremum of the raw signal nearby
+   (``kernels/refine.py``).
 
 :func:`detect_rpeaks` runs them all. Every time parameter is in seconds; the detector works at
 the recording's own rate.
@@ -25,7 +26,12 @@ import numba
 import numpy as np
 
 from .filters import bandpass_sos, sosfiltfilt
+from .leads import (
+    combine_leads,
+    lead_weights,
+)
 from .quality import unusable_mask
+from .refine import refine_peaks
 
 
 @dataclass(frozen=True)
@@ -99,91 +105,7 @@ def qrs_feature_reference(filtered: np.ndarray, fs: float,
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Lead weighting
-
-
-def _running_median(values: np.ndarray, size: int) -> np.ndarray:
-    """Median over ``size`` neighbouring rows (edges use the nearest rows), per column."""
-    half = size // 2
-    padded = np.concatenate([np.repeat(values[:1], half, 0), values,
-                             np.repeat(values[-1:], half, 0)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0)
-    return np.median(windows, axis=-1)
-
-
-def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: float,
-                 level_blocks: int, min_snr: float,
-                 lead_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-block weight and QRS level of each lead, both ``(n_blocks, leads)``.
-
-    Blocks start ``lead_in`` samples before the first sample, so that a caller can lay the
-    same block grid over every chunk of a recording.
-
-    In each block of ``block_s`` seconds a lead's QRS level is the median (over
-    ``level_blocks`` neighbouring blocks) of the block maxima of its feature, its noise level
-    the median of block medians. Its weight is ``(level / noise - min_snr)**2``, zero where
-    more than half the block is unusable; weights sum to one in each block (or are all zero).
-    Multiplying the feature by ``weight / level`` puts every lead's QRS near 1 and lets the
-    cleanest lead dominate.
-    """
-    block = max(1, int(round(block_s * fs)))
-    maxima, medians, bad_share = _block_stats(np.ascontiguousarray(feature),
-                                              np.ascontiguousarray(unusable), block,
-                                              int(lead_in), max(1, block // 100))
-    size = min(level_blocks, len(maxima)) | 1
-    level = _running_median(maxima, size)
-    noise = _running_median(medians, size)
-    weight = np.clip(level / (noise + 1e-12) - min_snr, 0, None) ** 2
-    weight[(bad_share > 0.5) | (level <= 1e-9)] = 0.0
-    total = weight.sum(axis=1, keepdims=True)
-    weight = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
-    return weight, level
-
-
-@numba.njit(cache=True)
-def _block_stats(feature: np.ndarray, unusable: np.ndarray, block: int, lead_in: int,
-                 step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block and lead: the feature's maximum, the median of every ``step``-th sample (the
-    feature is smooth over its integration window, so that is the block's median), and the
-    share of unusable samples among the block's samples that exist (the first block starts
-    ``lead_in`` samples before sample 0, the last may end early)."""
-    n, n_leads = feature.shape
-    n_blocks = (n + lead_in + block - 1) // block
-    maxima = np.zeros((n_blocks, n_leads))
-    medians = np.zeros((n_blocks, n_leads))
-    bad_share = np.ones((n_blocks, n_leads))
-    for b in range(n_blocks):
-        lo = max(0, b * block - lead_in)
-        hi = min(n, (b + 1) * block - lead_in)
-        for lead in range(n_leads):
-            top = 0.0
-            bad = 0
-            for i in range(lo, hi):
-                top = max(top, feature[i, lead])
-                bad += unusable[i, lead]
-            maxima[b, lead] = top
-            medians[b, lead] = np.median(feature[lo:hi:step, lead])
-            bad_share[b, lead] = bad / (hi - lo)
-    return maxima, medians, bad_share
-
-
-def block_stats_reference(feature: np.ndarray, unusable: np.ndarray, block: int, lead_in: int,
-                          step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Plain numpy version of :func:`_block_stats`, for tests."""
-    n, n_leads = feature.shape
-    n_blocks = -(-(n + lead_in) // block)
-    maxima, medians = np.zeros((n_blocks, n_leads)), np.zeros((n_blocks, n_leads))
-    bad_share = np.ones((n_blocks, n_leads))
-    for b in range(n_blocks):
-        lo, hi = max(0, b * block - lead_in), min(n, (b + 1) * block - lead_in)
-        maxima[b] = np.maximum(feature[lo:hi].max(axis=0), 0.0)
-        medians[b] = np.median(feature[lo:hi:step], axis=0)
-        bad_share[b] = unusable[lo:hi].mean(axis=0)
-    return maxima, medians, bad_share
-
-
-# ---------------------------------------------------------------------------------------------
-# 3. Candidate peaks
+# 2. Candidate peaks
 
 
 @numba.njit(cache=True)
@@ -231,7 +153,7 @@ def local_peaks_reference(f: np.ndarray, distance: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Adaptive thresholds
+# 3. Adaptive thresholds
 
 
 @numba.njit(cache=True)
@@ -317,96 +239,6 @@ def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, f
 
 
 # ---------------------------------------------------------------------------------------------
-# 5. Refinement to the R extremum
-
-
-@numba.njit(cache=True)
-def _window_medians_and_extremes(x: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray,
-                                 before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
-    n = x.shape[0]
-    medians = np.zeros(beats.shape[0])
-    extremes = np.zeros(beats.shape[0])
-    for b in range(beats.shape[0]):
-        window = x[max(0, beats[b] - before):min(n, beats[b] + after + 1), lead_of_beat[b]]
-        medians[b] = np.median(window)
-        for v in window:
-            if abs(v - medians[b]) > abs(extremes[b]):
-                extremes[b] = v - medians[b]
-    return medians, extremes
-
-
-@numba.njit(cache=True)
-def _refine_core(x: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray, before: int,
-                 after: int, medians: np.ndarray, polarity: np.ndarray) -> np.ndarray:
-    n = x.shape[0]
-    out = beats.copy()
-    for b in range(beats.shape[0]):
-        lead = lead_of_beat[b]
-        best_dev = -np.inf
-        for i in range(max(0, beats[b] - before), min(n, beats[b] + after + 1)):
-            dev = polarity[lead] * (x[i, lead] - medians[b])
-            if dev > best_dev:
-                best_dev = dev
-                out[b] = i
-    return out
-
-
-def _polarity_from_extremes(extremes: np.ndarray, lead_of_beat: np.ndarray,
-                            n_leads: int) -> np.ndarray:
-    """+1 or -1 per lead: the sign most beats' largest deviation has in that lead."""
-    polarity = np.ones(n_leads)
-    for lead in range(n_leads):
-        values = extremes[lead_of_beat == lead]
-        if len(values) and np.median(values) < 0:
-            polarity[lead] = -1.0
-    return polarity
-
-
-def refine_peaks(signal: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray,
-                 before: int, after: int,
-                 polarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Move each beat to its R extremum; returns ``(refined int64 indices, polarity)``.
-
-    From ``before`` samples before to ``after`` samples after each beat, the sample of lead
-    ``lead_of_beat[b]`` of ``signal`` ``(n, leads)`` that lies furthest from the window's
-    median in the lead's QRS ``polarity`` (+1 or -1 per lead; by default the sign most beats'
-    largest deviation has), so that every beat of a lead is aligned on the same wave.
-    """
-    x = np.ascontiguousarray(np.nan_to_num(signal), dtype=np.float64)
-    beats = np.asarray(beats, dtype=np.int64)
-    lead_of_beat = np.asarray(lead_of_beat, dtype=np.int64)
-    if before < 0 or after < 0:
-        raise ValueError(f"search window must not be negative, got -{before}/+{after} samples")
-    medians, extremes = _window_medians_and_extremes(x, beats, lead_of_beat, before, after)
-    if polarity is None:
-        polarity = _polarity_from_extremes(extremes, lead_of_beat, x.shape[1])
-    polarity = np.asarray(polarity, dtype=np.float64)
-    if polarity.shape != (x.shape[1],):
-        raise ValueError(f"polarity must have one value per lead, got shape {polarity.shape}")
-    refined = _refine_core(x, beats, lead_of_beat, int(before), int(after), medians, polarity)
-    return refined, polarity
-
-
-def refine_peaks_reference(signal: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray,
-                           before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
-    """Plain numpy version of :func:`refine_peaks` (polarity estimated), for tests."""
-    x = np.nan_to_num(np.asarray(signal, dtype=np.float64))
-    beats = np.asarray(beats, dtype=np.int64)
-    lead_of_beat = np.asarray(lead_of_beat, dtype=np.int64)
-    starts = np.maximum(0, beats - before)
-    windows = [x[lo:c + after + 1, lead] - np.median(x[lo:c + after + 1, lead])
-               for lo, c, lead in zip(starts, beats, lead_of_beat, strict=True)]
-    extremes = np.array([w[np.argmax(np.abs(w))] for w in windows])
-    polarity = np.ones(x.shape[1])
-    for lead in range(x.shape[1]):
-        if (lead_of_beat == lead).any() and np.median(extremes[lead_of_beat == lead]) < 0:
-            polarity[lead] = -1.0
-    refined = [lo + int(np.argmax(polarity[lead] * w))
-               for lo, w, lead in zip(starts, windows, lead_of_beat, strict=True)]
-    return np.array(refined, dtype=np.int64), polarity
-
-
-# ---------------------------------------------------------------------------------------------
 # The whole detector
 
 
@@ -489,36 +321,3 @@ def _zero_unusable(x: np.ndarray, unusable: np.ndarray) -> np.ndarray:
             v = x[i, j]
             out[i, j] = 0.0 if unusable[i, j] or np.isnan(v) else v
     return out
-
-
-@numba.njit(cache=True)
-def _combine_leads_core(feature: np.ndarray, slope: np.ndarray, gains: np.ndarray, block: int,
-                        lead_in: int) -> tuple[np.ndarray, np.ndarray]:
-    n, n_leads = feature.shape
-    combined = np.zeros(n)
-    combined_slope = np.zeros(n)
-    for i in range(n):
-        g = (i + lead_in) // block
-        for lead in range(n_leads):
-            combined[i] += gains[g, lead] * feature[i, lead]
-            combined_slope[i] += gains[g, lead] * slope[i, lead]
-    return combined, combined_slope
-
-
-def combine_leads(feature: np.ndarray, slope: np.ndarray, gains: np.ndarray, block: int,
-                  lead_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Gain-weighted sums over leads of the feature and the slope, both ``(n,)``.
-
-    ``gains`` ``(n_blocks, leads)`` hold one gain per block of ``block`` samples; the first
-    block starts ``lead_in`` samples before sample 0 (see :func:`lead_weights`).
-    """
-    return _combine_leads_core(np.ascontiguousarray(feature), np.ascontiguousarray(slope),
-                               np.ascontiguousarray(gains, dtype=np.float64), int(block),
-                               int(lead_in))
-
-
-def combine_leads_reference(feature: np.ndarray, slope: np.ndarray, gains: np.ndarray,
-                            block: int, lead_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Plain numpy version of :func:`combine_leads`, for tests."""
-    per_sample = np.repeat(gains, block, axis=0)[lead_in:lead_in + len(feature)]
-    return (feature * per_sample).sum(axis=1), (slope * per_sample).sum(axis=1)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from synthetic import synthetic_ecg
 
-from ecgtk.kernels import rpeaks
+from ecgtk.kernels import leads, refine, rpeaks
 from ecgtk.kernels.quality import unusable_mask, unusable_mask_reference
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
 
@@ -41,8 +41,8 @@ def test_block_stats_matches_reference(lead_in):
     rng = np.random.default_rng(lead_in)
     feature = rng.random((1000, 2))
     unusable = rng.random((1000, 2)) < 0.1
-    got = rpeaks._block_stats(feature, unusable, 90, lead_in, 3)
-    expected = rpeaks.block_stats_reference(feature, unusable, 90, lead_in, 3)
+    got = leads._block_stats(feature, unusable, 90, lead_in, 3)
+    expected = leads.block_stats_reference(feature, unusable, 90, lead_in, 3)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
@@ -52,8 +52,8 @@ def test_combine_leads_matches_reference(lead_in):
     rng = np.random.default_rng(lead_in)
     feature, slope = rng.random((1000, 3)), rng.random((1000, 3))
     gains = rng.random((-(-(1000 + lead_in) // 90), 3))
-    got = rpeaks.combine_leads(feature, slope, gains, 90, lead_in)
-    expected = rpeaks.combine_leads_reference(feature, slope, gains, 90, lead_in)
+    got = leads.combine_leads(feature, slope, gains, 90, lead_in)
+    expected = leads.combine_leads_reference(feature, slope, gains, 90, lead_in)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
@@ -79,8 +79,8 @@ def test_refine_matches_reference(seed):
     x = rng.normal(size=(5000, 2))
     beats = np.sort(rng.choice(np.arange(5000), 80, replace=False))
     leads = rng.integers(0, 2, 80)
-    got, got_polarity = rpeaks.refine_peaks(x, beats, leads, 18, 7)
-    expected, expected_polarity = rpeaks.refine_peaks_reference(x, beats, leads, 18, 7)
+    got, got_polarity = refine.refine_peaks(x, beats, leads, 18, 7)
+    expected, expected_polarity = refine.refine_peaks_reference(x, beats, leads, 18, 7)
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(got_polarity, expected_polarity)
 
@@ -90,10 +90,10 @@ def test_refine_moves_to_the_extremum_of_the_usual_polarity():
     for centre in (100, 300, 500):
         x[centre + 5, 0] = 2.0  # upright R 5 samples after the detection
         x[centre - 3, 0] = -1.0  # smaller Q before it
-    got, polarity = rpeaks.refine_peaks(x, np.array([100, 300, 500]), np.zeros(3, int), 10, 10)
+    got, polarity = refine.refine_peaks(x, np.array([100, 300, 500]), np.zeros(3, int), 10, 10)
     np.testing.assert_array_equal(got, [105, 305, 505])
     np.testing.assert_array_equal(polarity, [1.0])
-    forced, _ = rpeaks.refine_peaks(x, np.array([100, 300]), np.zeros(2, int), 10, 10, [-1.0])
+    forced, _ = refine.refine_peaks(x, np.array([100, 300]), np.zeros(2, int), 10, 10, [-1.0])
     np.testing.assert_array_equal(forced, [97, 297])
 
 
