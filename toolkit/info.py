@@ -63,7 +63,8 @@ def render_info(info: dict) -> Table:
     table.add_row("python", f"{info['python']} ({info['platform']})")
     for name, version in info["versions"].items():
         table.add_row(name, version or "[dim]not installed[/]")
-    table.add_row("ONNX Runtime providers", ", ".join(info["onnx_providers"]) or "none")
+    table.add_row("ONNX Runtime providers (built in; CUDA needs a GPU)",
+                  ", ".join(info["onnx_providers"]) or "none")
     if info["models"]:
         for model in info["models"]:
             table.add_row(f"model {model['name']}", f"sha256 {model['sha256']}")
