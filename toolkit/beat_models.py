@@ -77,10 +77,6 @@ class BeatModels:
         self.rate_hz = rates.pop()
 
     @property
-    def model_ids(self) -> dict[str, str]:
-        return {k: info.model_id for k, info in self.info.items()}
-
-    @property
     def providers(self) -> list[str]:
         return self.sessions["beat"].get_providers()
 

@@ -21,9 +21,22 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+#: The ``--models`` option of every command that runs the models.
+ModelsDir = Annotated[Path | None, typer.Option(
+    "--models", help="Folder with your own beat.onnx and ventricular.onnx (e.g. fine-tuned with "
+    "'ecgtk train --init'). Default: the models shipped with ecgtk.", show_default=False)]
+
+
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def _check_device(device: str) -> None:
+    from ecgtk.sessions import DEVICES
+
+    if device not in DEVICES:
+        _fail(f"--device must be one of {', '.join(DEVICES)}, not {device!r}", code=1)
 
 
 @app.command()
@@ -49,10 +62,7 @@ def run(
         min=0.1)] = 6.0,
     batch_size: Annotated[int, typer.Option(
         help="Windows per model call (larger is faster, up to memory).", min=1)] = 1024,
-    models: Annotated[Path | None, typer.Option(
-        help="Folder with your own beat.onnx and ventricular.onnx (e.g. fine-tuned with "
-        "'ecgtk train --init'). Default: the models shipped with ecgtk.",
-        show_default=False)] = None,
+    models: ModelsDir = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Redo recordings that an earlier run already finished.")] = False,
     quiet: Annotated[bool, typer.Option(
@@ -69,10 +79,9 @@ def run(
     from ecgtk.beat_models import ModelSettings
     from ecgtk.run_command import show_run, summary_table
     from ecgtk.runner import models_for, run_archive
-    from ecgtk.sessions import DEVICES, ModelError
+    from ecgtk.sessions import ModelError
 
-    if device not in DEVICES:
-        _fail(f"--device must be one of {', '.join(DEVICES)}, not {device!r}", code=1)
+    _check_device(device)
     archive = archive if archive is not None else sample_archive()
     try:
         sources = find_recordings(archive, glob, exclude=out)

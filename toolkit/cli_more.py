@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ecgtk.cli import _fail, app, console
+from ecgtk.cli import ModelsDir, _check_device, _fail, app, console
 
 
 @app.command()
@@ -27,9 +27,7 @@ def explain(
         help="At most this many beats, spread evenly over the recording.", min=1)] = 20,
     fs: Annotated[float | None, typer.Option(
         help="Sampling rate in Hz, for .npy files without a .json sidecar.")] = None,
-    models: Annotated[Path | None, typer.Option(
-        help="Folder with your own beat.onnx and ventricular.onnx (default: the shipped ones).",
-        show_default=False)] = None,
+    models: ModelsDir = None,
 ) -> None:
     """Grad-CAM: which samples of a beat drove its normal/ventricular call.
 
@@ -78,9 +76,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG pages.")],
     record: Annotated[str | None, typer.Option(
         help="Only this record id (default: every ok recording).")] = None,
-    models: Annotated[Path | None, typer.Option(
-        help="Models the run used, for Grad-CAM (default: the shipped ones).",
-        show_default=False)] = None,
+    models: ModelsDir = None,
 ) -> None:
     """One PNG page per recording: heart-rate trend, V beats per hour, templates, Grad-CAM.
 
@@ -125,9 +121,7 @@ def bench(
     batch_size: Annotated[int, typer.Option(help="Windows per model call.", min=1)] = 1024,
     baseline: Annotated[bool, typer.Option(
         help="Also time the same models through Keras (needs the train extra).")] = True,
-    models: Annotated[Path | None, typer.Option(
-        help="Folder with your own beat.onnx and ventricular.onnx (default: the shipped ones).",
-        show_default=False)] = None,
+    models: ModelsDir = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write every figure to this JSON file (keys: see the docs).")] = None,
 ) -> None:
@@ -143,10 +137,9 @@ def bench(
     from ecgtk.archive import ArchiveError, find_recordings
     from ecgtk.beat_models import ModelSettings
     from ecgtk.benchmarks.pipeline import run_bench, tiled_archive
-    from ecgtk.sessions import DEVICES, ModelError
+    from ecgtk.sessions import ModelError
 
-    if device not in DEVICES:
-        _fail(f"--device must be one of {', '.join(DEVICES)}, not {device!r}", code=1)
+    _check_device(device)
     settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
                                    batch_size=batch_size, threads=os.cpu_count() or 1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -52,7 +52,6 @@ class RecordResult:
     failed: bool = False  # True for errors, and for skipped recordings that had failed
 
 
-
 def output_paths(out_dir: Path, record_id: str) -> dict[str, Path]:
     """Where a recording's files go, one per table."""
     name = output_name(record_id)
