@@ -10,15 +10,19 @@ original framework's set-up) and the ONNX/Keras speed ratio is reported.
 Keys of the result (seconds unless named otherwise): ``device``, ``providers``, ``records``,
 ``hours_per_record``, ``total_seconds``, ``recordings_per_hour`` (one worker),
 ``seconds_per_24h_recording``, ``beats``, ``beats_per_second``, ``stage_seconds`` (summed over
-records: read, detect, model1, model2, templates, write), ``peak_rss_mb``, ``peak_gpu_mb`` (null
-on CPU), ``baseline`` (``windows``, ``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio``
-per model, or a ``skipped`` reason).
+records: read, detect, model1, model2, templates, write), ``peak_rss_mb``, ``peak_gpu_mb`` (GPU
+memory in use on GPU 0 by all processes, from ``nvidia-smi``; null on CPU), ``baseline``
+(``windows``, ``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio`` per model, or a
+``skipped`` reason).
 """
 
 from __future__ import annotations
 
 import resource
+import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,11 +48,50 @@ def tiled_archive(folder: Path, records: int, hours: float) -> list[Source]:
     return find_recordings(folder)
 
 
+class GpuMemoryPeak:
+    """Peak GPU memory in use (MB, all processes, GPU 0) while the ``with`` block runs, polled
+    from ``nvidia-smi`` every ``interval_s``; ``peak_mb`` stays None without ``nvidia-smi``."""
+
+    def __init__(self, interval_s: float = 0.2) -> None:
+        self.interval_s = interval_s
+        self.peak_mb: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _read(self) -> float | None:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=memory.used",
+                                  "--format=csv,noheader,nounits", "-i", "0"],
+                                 capture_output=True, text=True, timeout=5, check=True).stdout
+            return float(out.split()[0])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            return None
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            used = self._read()
+            if used is None:
+                return
+            self.peak_mb = max(self.peak_mb or 0.0, used)
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> GpuMemoryPeak:
+        if shutil.which("nvidia-smi"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 def run_bench(sources: list[Source], settings: ModelSettings, baseline: bool = True) -> dict:
     models = models_for(settings)
     clock = StageClock()
+    on_gpu = "CUDAExecutionProvider" in models.providers
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, GpuMemoryPeak() as gpu:
         results = [process_source(source, Path(out), settings, clock) for source in sources]
     total = time.perf_counter() - started
     failed = [r.error for r in results if r.status != "ok"]
@@ -66,7 +109,7 @@ def run_bench(sources: list[Source], settings: ModelSettings, baseline: bool = T
         "stage_seconds": {k: round(clock.seconds.get(k, 0.0), 3) for k in STAGES
                           if k in clock.seconds},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_gpu_mb": None,
+        "peak_gpu_mb": gpu.peak_mb if on_gpu else None,
     }
     result["baseline"] = (keras_baseline(models, sources[0]) if baseline
                           else {"skipped": "not asked for"})

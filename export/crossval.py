@@ -41,7 +41,13 @@ from ecgtk.export.dataset import (
     split_validation,
     to_record_rate,
 )
-from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, model_windows
+from ecgtk.inputs import (
+    BEAT_WINDOW,
+    MODEL_RATE_HZ,
+    VENTRICULAR_WINDOW,
+    model_windows,
+    ventricular_inputs,
+)
 
 __all__ = ["PipelineModels", "crossval", "main", "run_pipeline", "score_pipeline"]
 
@@ -80,8 +86,8 @@ def run_pipeline(signal: np.ndarray, models: PipelineModels,
     cands = detector_candidates(signal, fs)
     xb = model_windows(signal[:, :models.beat_leads], cands, *BEAT_WINDOW, cands, fs=fs)
     p_beat = _proba(models.beat, xb)
-    xv = model_windows(signal[:, :models.ventricular_leads], cands, *VENTRICULAR_WINDOW, cands,
-                       fs=fs)
+    xv = ventricular_inputs(signal[:, :models.ventricular_leads], cands, *VENTRICULAR_WINDOW,
+                            cands, fs=fs)
     p_v = _proba(models.ventricular, xv)
     return {"candidates": cands, "p_beat": p_beat, "p_ventricular": p_v}
 
@@ -138,7 +144,7 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     """Train both models on ``train_records`` and score ``test_records``; returns the fold's
     result (also written to ``out_dir/fold<i>/fold.json``)."""
     from ecgtk.export.dataset import build_windows
-    from ecgtk.export.train import TrainSettings, train_windows
+    from ecgtk.export.train import TrainSettings, train_windows, trained_before
     from ecgtk.scoring import load_reference
 
     fold_dir = out_dir / f"fold{fold}"
@@ -159,8 +165,8 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
         tr = build_windows(kind, data_dirs, recs_tr)
         va = build_windows(kind, data_dirs, recs_va)
         s = settings.get(kind) or TrainSettings(verbose=2)
-        _, infos[kind] = train_windows(kind, tr, va, fold_dir, epochs=epochs.get(kind),
-                                       seed=seed, settings=s)
+        _, infos[kind] = trained_before(fold_dir, kind) or train_windows(
+            kind, tr, va, fold_dir, epochs=epochs.get(kind), seed=seed, settings=s)
     models = PipelineModels(
         _load(fold_dir / "beat.keras"), _load(fold_dir / "ventricular.keras"),
         infos["beat"]["threshold"]["threshold"], infos["ventricular"]["threshold"]["threshold"],

@@ -15,7 +15,9 @@ candidates, as at inference:
 Model 2 (normal vs ventricular, ``VENTRICULAR_WINDOW`` = 150 + 150 samples) sees annotated beats,
 each moved to the detector candidate it matches (within 150 ms) so that windows are aligned as at
 inference: ``y = 1`` for V, E; ``y = 0`` for N L R e j A a J S (N-class beats subsampled);
-F and Q (``/``, ``f``, ``Q``) are left out.
+F and Q (``/``, ``f``, ``Q``) are left out. Its windows carry the context channels of
+:func:`ecgtk.inputs.ventricular_inputs` (the 10-minute stretch's median beat per lead, and the
+log RR ratios before and after the beat); :meth:`WindowSet.context_inputs` picks them.
 
 Windows are cut and normalised by :func:`ecgtk.inputs.model_windows` with the detector's
 candidates as ``scale_beats`` -- the one code path inference uses. Every record is brought to
@@ -39,7 +41,14 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.export.noise import NOISE_KINDS, NOISE_SNRS_DB, add_noise_stretches, load_noise
-from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, model_windows
+from ecgtk.inputs import (
+    BEAT_WINDOW,
+    MODEL_RATE_HZ,
+    VENTRICULAR_WINDOW,
+    leads_of_context_input,
+    model_windows,
+    ventricular_inputs,
+)
 from ecgtk.scoring import AAMI_CLASSES, load_reference, match_beats
 from ecgtk.scoring.matching import tolerance_samples
 
@@ -88,7 +97,7 @@ MATCH_TOLERANCE_S = 0.15
 RANDOM_MIN_DISTANCE_S = 0.20
 
 #: Bump when the builders change, so stale caches are not reused.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 #: Window origin codes (``WindowSet.source``).
 SOURCE_CANDIDATE, SOURCE_RANDOM, SOURCE_VF, SOURCE_ANNOTATION = 0, 1, 2, 3
@@ -294,6 +303,16 @@ class WindowSet:
             raise ValueError(f"{n_leads} leads asked, windows have {self.x.shape[2]}")
         return np.ascontiguousarray(self.x[:, :, :n_leads])
 
+    def context_inputs(self, n_leads: int) -> np.ndarray:
+        """Model-2 inputs with context (:func:`ecgtk.inputs.ventricular_inputs` layout) for
+        the first ``n_leads`` leads: those leads, their templates, the RR channels."""
+        leads = leads_of_context_input(self.x.shape[2])
+        if n_leads > leads:
+            raise ValueError(f"{n_leads} leads asked, windows have {leads}")
+        channels = [*range(n_leads), *range(leads, leads + n_leads),
+                    *range(2 * leads, self.x.shape[2])]
+        return np.ascontiguousarray(self.x[:, :, channels])
+
     def counts(self) -> dict[str, int]:
         """Windows per class (``'0'``, ``'1'``)."""
         values, n = np.unique(self.y, return_counts=True)
@@ -314,10 +333,12 @@ class WindowSet:
 
 def _window_set(rd: RecordData, signal: np.ndarray, centres: np.ndarray, y: np.ndarray,
                 scale_beats: np.ndarray, window: tuple[int, int], variant: int,
-                source: np.ndarray, snr_db: np.ndarray, symbol: np.ndarray) -> WindowSet:
+                source: np.ndarray, snr_db: np.ndarray, symbol: np.ndarray,
+                context: bool = False) -> WindowSet:
     order = np.argsort(centres, kind="stable")
     centres = np.asarray(centres, np.int64)[order]
-    x = model_windows(signal, centres, window[0], window[1], np.sort(scale_beats), fs=rd.fs)
+    make = ventricular_inputs if context else model_windows
+    x = make(signal, centres, window[0], window[1], np.sort(scale_beats), fs=rd.fs)
     n = len(centres)
     return WindowSet(x, np.asarray(y, np.int8)[order], np.full(n, rd.name, "<U8"),
                      np.full(n, rd.patient, "<U8"), centres, np.full(n, variant, np.int8),
@@ -490,7 +511,7 @@ def build_ventricular_record(rd: RecordData, seed: int,
     source = np.where(found[keep], SOURCE_CANDIDATE, SOURCE_ANNOTATION)
     scale = cands if len(cands) else rd.samples
     return _window_set(rd, rd.signal, centres, y, scale, VENTRICULAR_WINDOW, 0, source,
-                       np.full(len(keep), np.nan, np.float32), rd.symbols[keep])
+                       np.full(len(keep), np.nan, np.float32), rd.symbols[keep], context=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,7 +560,7 @@ def build_windows(kind: str, data_dirs: Sequence[str | Path] | str | Path,
         sets.append(ws)
     if not sets:
         length = sum(BEAT_WINDOW if kind == "beat" else VENTRICULAR_WINDOW)
-        return WindowSet.empty(length, 2)
+        return WindowSet.empty(length, 2 if kind == "beat" else 6)
     return WindowSet.concat(sets)
 
 

@@ -1,6 +1,16 @@
 """Keras -> ONNX export with a parity check, and reading a model's ONNX metadata.
 
-How the export works with Keras 3 (TensorFlow 2.21, Keras 3.15, tf2onnx 1.17):
+Two converters, chosen by ``export_onnx(..., converter=...)`` and recorded in the ``exporter``
+metadata:
+
+- ``"direct"`` (default): :mod:`ecgtk.export.onnx_direct` writes the graph from the Keras
+  model's weights with ``onnx.helper``, laid out for ONNX Runtime on CPU (BatchNorm folded
+  into the convolutions, one transpose in, one before the LSTM); about twice as fast as
+  tf2onnx's graph (``python -m ecgtk.benchmarks.bench_onnx_graph``).
+- ``"tf2onnx"``: traces the model with TensorFlow and converts the trace, as below.
+
+Both go through the same parity check against Keras. How the tf2onnx export works with
+Keras 3 (TensorFlow 2.21, Keras 3.15, tf2onnx 1.17):
 
 1. load the ``.keras`` file (``keras.models.load_model(path, compile=False)``; importing
    :mod:`ecgtk.export.architecture` registers its one custom layer);
@@ -46,6 +56,8 @@ DEFAULT_RATE_HZ = 360
 PREDICT_BATCH = 256
 #: Batch sizes the exported graph is run at, besides the parity batch (dynamic batch check).
 CHECK_BATCH_SIZES = (1, 1000)
+#: ``export_onnx(converter=...)`` values; the first is the default.
+CONVERTERS = ("direct", "tf2onnx")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -148,9 +160,12 @@ def _keras_predict(model, windows: np.ndarray) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def _onnx_predict(session, windows: np.ndarray, batch: int = PREDICT_BATCH) -> np.ndarray:
+def _onnx_predict(session, windows: np.ndarray, batch: int = PREDICT_BATCH,
+                  output: str | None = None) -> np.ndarray:
+    from ecgtk.export.architecture import OUTPUT_NAME
+
     name = session.get_inputs()[0].name
-    out = [session.run(None, {name: windows[i:i + batch]})[0]
+    out = [session.run([output or OUTPUT_NAME], {name: windows[i:i + batch]})[0]
            for i in range(0, len(windows), batch)]
     return np.concatenate(out).astype(np.float32)
 
@@ -163,22 +178,44 @@ def _model_io(model) -> tuple[int, int, int]:
     return int(length), int(channels), int(n_classes)
 
 
-def _convert(model, length: int, channels: int, opset: int):
-    """Keras model -> ONNX ModelProto (dynamic batch, input "window", output "probabilities")."""
+def _convert(model, length: int, channels: int, opset: int, masks: np.ndarray | None = None,
+             converter: str = CONVERTERS[0]) -> tuple[Any, str]:
+    """Keras model -> ``(ONNX ModelProto, exporter description)`` (dynamic batch, input
+    "window", output "probabilities"; with dropout ``masks`` also "p_passes", see
+    :mod:`ecgtk.export.mc_dropout`) with the ``converter`` named (one of :data:`CONVERTERS`)."""
+    if converter == "direct":
+        import onnx
+
+        import ecgtk
+        from ecgtk.export.onnx_direct import EXPORTER_NAME, build_onnx
+
+        return (build_onnx(model, masks=masks, opset=opset),
+                f"{EXPORTER_NAME} {ecgtk.__version__} (onnx {onnx.__version__})")
+    return _convert_tf2onnx(model, length, channels, opset, masks)
+
+
+def _convert_tf2onnx(model, length: int, channels: int, opset: int,
+                     masks: np.ndarray | None = None) -> tuple[Any, str]:
+    """The ``"tf2onnx"`` converter of :func:`_convert`."""
     import tensorflow as tf
     import tf2onnx
 
     from ecgtk.export.architecture import INPUT_NAME, OUTPUT_NAME, clone_for_export
+    from ecgtk.export.mc_dropout import PASSES_OUTPUT_NAME, passes_graph
 
     portable = clone_for_export(model)
     spec = (tf.TensorSpec((None, length, channels), tf.float32, name=INPUT_NAME),)
+    with_passes = passes_graph(portable, masks) if masks is not None else None
 
     @tf.function(input_signature=spec)
     def forward(window):
-        return {OUTPUT_NAME: portable(window, training=False)}
+        if with_passes is None:
+            return {OUTPUT_NAME: portable(window, training=False)}
+        probabilities, passes = with_passes(window)
+        return {OUTPUT_NAME: probabilities, PASSES_OUTPUT_NAME: passes}
 
     model_proto, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=opset)
-    return model_proto
+    return model_proto, f"tf2onnx {tf2onnx.__version__} from_function"
 
 
 def model_and_sha256(keras_path_or_model) -> tuple[Any, str]:
@@ -196,6 +233,8 @@ def export_onnx(
     parity_windows: np.ndarray,
     opset: int = 17,
     tolerance: float = 1e-4,
+    mc_passes: int = 0,
+    converter: str = CONVERTERS[0],
 ) -> dict[str, Any]:
     """Export a Keras model to ONNX, check it against Keras, and write it atomically.
 
@@ -212,13 +251,20 @@ def export_onnx(
     graph must give the same answers at batch sizes 1 and 1000; otherwise ValueError and
     nothing is written.
 
+    ``mc_passes`` > 0 adds the output ``p_passes`` of that many Monte-Carlo dropout passes
+    (:mod:`ecgtk.export.mc_dropout`), checked against Keras the same way, and the metadata
+    ``mc_passes``, ``mc_seed`` and ``mc_dropout_rate``.
+
+    ``converter``: ``"direct"`` (default, :mod:`ecgtk.export.onnx_direct`) or ``"tf2onnx"``
+    (see the module docstring); either way the same checks.
+
     Returns ``{"path", "max_abs_diff", "opset", "n_windows", "sha256", "size_bytes",
     "batch_sizes_checked", "seconds_convert", "seconds_check", "metadata"}``.
     """
-    import tf2onnx
-
     import ecgtk
 
+    if converter not in CONVERTERS:
+        raise ValueError(f"converter must be one of {CONVERTERS}, got {converter!r}")
     t0 = time.perf_counter()
     model, keras_sha = model_and_sha256(keras_path_or_model)
     length, channels, n_classes = _model_io(model)
@@ -244,7 +290,6 @@ def export_onnx(
         "output_name": OUTPUT_NAME,
         "input_length": str(length),
         "n_channels": str(channels),
-        "exporter": f"tf2onnx {tf2onnx.__version__} from_function",
     })
     if int(props["window_before"]) + int(props["window_after"]) != length:
         raise ValueError(f"window_before + window_after = {props['window_before']} + "
@@ -254,7 +299,16 @@ def export_onnx(
         if not isinstance(values, list) or len(values) != count:
             raise ValueError(f"metadata {key!r} must be a JSON list of {count}, got {props[key]}")
 
-    model_proto = _convert(model, length, channels, opset)
+    masks = passes_reference = None
+    if mc_passes:
+        from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
+
+        _, rate, kernel, _ = head_of(model)
+        masks = dropout_masks(kernel.shape[0], rate, mc_passes, DEFAULT_SEED)
+        passes_reference = keras_passes(model, windows, masks)
+        props.update({"mc_passes": str(mc_passes), "mc_seed": str(DEFAULT_SEED),
+                      "mc_dropout_rate": str(rate)})
+    model_proto, props["exporter"] = _convert(model, length, channels, opset, masks, converter)
     _set_metadata(model_proto, props)
     t_convert = time.perf_counter() - t0
 
@@ -270,10 +324,19 @@ def export_onnx(
         if not diff <= tolerance:
             raise ValueError(f"ONNX/Keras parity failed: max abs difference {diff:.3g} > "
                              f"tolerance {tolerance:.3g} on {len(windows)} windows")
+        if passes_reference is not None:
+            from ecgtk.export.mc_dropout import PASSES_OUTPUT_NAME
+
+            passes = _onnx_predict(session, windows, output=PASSES_OUTPUT_NAME)
+            passes_diff = float(np.max(np.abs(passes - passes_reference)))
+            if not passes_diff <= tolerance:
+                raise ValueError(f"ONNX/Keras parity of the dropout passes failed: max abs "
+                                 f"difference {passes_diff:.3g} > tolerance {tolerance:.3g}")
+            report["max_abs_diff_passes"] = passes_diff
         # Dynamic batch: the same rows at other batch sizes give the same answers.
         for batch in CHECK_BATCH_SIZES:
             rows = np.resize(np.arange(len(windows)), batch)
-            out = session.run(None, {INPUT_NAME: windows[rows]})[0]
+            out = session.run([OUTPUT_NAME], {INPUT_NAME: windows[rows]})[0]
             if out.shape != (batch, n_classes):
                 raise ValueError(f"ONNX output at batch {batch} has shape {out.shape}")
             batch_diff = float(np.max(np.abs(out - got[rows])))

@@ -41,7 +41,7 @@ from ecgtk.export.dataset import (
     build_windows,
     split_validation,
 )
-from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW
+from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, leads_of_context_input
 
 __all__ = [
     "CLASSES",
@@ -122,12 +122,14 @@ def _class_weights(y: np.ndarray) -> dict[int, float]:
 
 
 def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
-                   class_weight: dict[int, float], config: AugmentConfig | None):
+                   class_weight: dict[int, float], config: AugmentConfig | None,
+                   leads: int):
     import keras
 
     class AugmentedBatches(keras.utils.PyDataset):
         """Shuffled, augmented batches ``(x, y, sample_weight)``; epoch ``e``, batch ``i`` use
-        the seed ``(seed, e, i)``."""
+        the seed ``(seed, e, i)``. Only the first ``leads`` channels (the signal) are
+        augmented; context channels stay as measured."""
 
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
@@ -146,7 +148,9 @@ def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
             idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
             xb = x[idx]
             if config is not None:
-                xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config)
+                xb = xb.copy()
+                xb[:, :, :leads] = augment(xb[:, :, :leads],
+                                           np.random.default_rng([seed, self.epoch, i]), config)
             yb = y[idx].astype(np.int32)
             return xb, yb, self.weights[yb]
 
@@ -155,6 +159,14 @@ def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
             self._order()
 
     return AugmentedBatches()
+
+
+def model_inputs(kind: str, windows: WindowSet, n_leads: int) -> np.ndarray:
+    """What model ``kind`` reads from a window set: model 1 the first ``n_leads`` leads; model 2
+    those leads with their context channels (:func:`ecgtk.inputs.ventricular_inputs`)."""
+    if kind == "ventricular":
+        return windows.context_inputs(n_leads)
+    return windows.leads(n_leads)
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -261,7 +273,8 @@ def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: i
     cw = _class_weights(y)
     aug = _resolved_augment(settings, kind)
     aug = AugmentConfig(**aug) if aug else None
-    seq = _make_sequence(x, y, settings.batch_size, seed, cw, aug)
+    leads = leads_of_context_input(x.shape[2]) if kind == "ventricular" else x.shape[2]
+    seq = _make_sequence(x, y, settings.batch_size, seed, cw, aug, leads)
     vx, vy = val
     vw = np.array([cw[int(c)] for c in vy], np.float32)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
@@ -317,8 +330,8 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         pick = np.sort(np.random.default_rng(seed).choice(len(train), s.max_train_windows,
                                                            replace=False))
         train = train.subset(pick)
-    x, y = train.leads(n_leads), train.y
-    vx, vy = val.leads(n_leads), val.y
+    x, y = model_inputs(kind, train, n_leads), train.y
+    vx, vy = model_inputs(kind, val, n_leads), val.y
     length = sum(WINDOWS[kind])
     if x.shape[1] != length:
         raise ValueError(f"{kind} windows must be {length} samples, got {x.shape[1]}")
@@ -326,7 +339,7 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
     t0 = time.time()
     phases = []
     if init is None:
-        model = build_model(length, n_leads, 2, name=f"ecgtk_{kind}", **s.arch)
+        model = build_model(length, x.shape[2], 2, name=f"ecgtk_{kind}", **s.arch)
         _set_bn_momentum(model, s.bn_momentum)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=epochs, lr=s.learning_rate or DEFAULT_LR[kind], settings=s,
@@ -335,9 +348,9 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
 
         model = keras.models.load_model(str(init))
-        if tuple(model.input_shape[1:]) != (length, n_leads):
+        if tuple(model.input_shape[1:]) != x.shape[1:]:
             raise ValueError(f"{init}: input {model.input_shape[1:]} does not fit "
-                             f"{(length, n_leads)}")
+                             f"{x.shape[1:]}")
         head_epochs = max(1, int(round(epochs * HEAD_EPOCH_SHARE)))
         _freeze_trunk(model, True)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
@@ -375,6 +388,16 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
     }
     (out_dir / f"{kind}.train.json").write_text(json.dumps(info, indent=2, default=str))
     return path, info
+
+
+def trained_before(out_dir: Path, kind: str) -> tuple[Path, dict] | None:
+    """``(path, facts)`` of a ``kind`` model that :func:`train_windows` already finished in
+    ``out_dir`` (both its ``.keras`` and ``.train.json`` exist), else None: lets long runs
+    resume after an interruption. Delete the files to retrain."""
+    path, facts = Path(out_dir) / f"{kind}.keras", Path(out_dir) / f"{kind}.train.json"
+    if path.is_file() and facts.is_file():
+        return path, json.loads(facts.read_text())
+    return None
 
 
 def train_model(kind: str, train_records: Sequence[str], val_records: Sequence[str],

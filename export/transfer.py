@@ -42,7 +42,12 @@ from ecgtk.export.dataset import (
     split_validation,
     to_record_rate,
 )
-from ecgtk.inputs import MODEL_RATE_HZ, VENTRICULAR_WINDOW, model_windows
+from ecgtk.inputs import (
+    MODEL_RATE_HZ,
+    VENTRICULAR_WINDOW,
+    leads_of_context_input,
+    ventricular_inputs,
+)
 
 __all__ = ["main", "transfer_experiment"]
 
@@ -67,9 +72,9 @@ def _score_after(models: dict, thresholds: dict, data_dirs, records: Sequence[st
                                        symbols=ref.symbols[keep_ref])
         late = cands[cands >= start]
         for name, model in models.items():
-            n_leads = model.input_shape[-1]
-            x = model_windows(rd.signal[:, :n_leads], late, *VENTRICULAR_WINDOW, cands,
-                              fs=rd.fs)
+            n_leads = leads_of_context_input(model.input_shape[-1])
+            x = ventricular_inputs(rd.signal[:, :n_leads], late, *VENTRICULAR_WINDOW, cands,
+                                   fs=rd.fs)
             p = predict_proba(model, x)
             samples = to_record_rate(late, rd.record_fs)
             for tag, thr in (("chosen", thresholds[name]), ("0.5", 0.5)):

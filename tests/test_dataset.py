@@ -179,7 +179,10 @@ def test_nstdb_record_snr_map():
 def test_ventricular_builder_labels(data_dir):
     rd = ds.load_record(data_dir, "208")
     ws = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(max_normal=40))
-    assert ws.x.shape == (len(ws), sum(VENTRICULAR_WINDOW), 2)
+    assert ws.x.shape == (len(ws), sum(VENTRICULAR_WINDOW), 6)  # 2 leads + context
+    assert ws.context_inputs(2).shape == ws.x.shape and ws.context_inputs(1).shape[2] == 4
+    rr_before = ws.x[:, 0, 4]
+    assert rr_before[ws.y == 1].mean() < rr_before[ws.y == 0].mean() - 0.1  # V beats early
     assert set(ws.symbol) <= set(ds.VENTRICULAR_SYMBOLS) | set(ds.NON_VENTRICULAR_SYMBOLS)
     np.testing.assert_array_equal(ws.y == 1, np.isin(ws.symbol, ds.VENTRICULAR_SYMBOLS))
     assert (ws.y == 1).sum() == np.isin(rd.symbols, ds.VENTRICULAR_SYMBOLS).sum()

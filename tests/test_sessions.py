@@ -95,3 +95,59 @@ def test_cuda_request_falls_back_to_cpu_with_a_warning(tmp_path, caplog):
         assert session.get_providers() == ["CPUExecutionProvider"]
         assert "CPU" in caplog.text
     assert "CPUExecutionProvider" in ort.get_available_providers()
+
+
+class _Io:
+    def __init__(self, name, shape):
+        self.name, self.shape = name, shape
+
+
+class FakeGpuSession:
+    """Doubles its input's mean; fails like ONNX Runtime's CUDA arena above ``limit`` rows."""
+
+    def __init__(self, limit=10_000, providers=("CUDAExecutionProvider",)):
+        self.limit, self.providers, self.shapes = limit, list(providers), []
+
+    def get_inputs(self):
+        return [_Io("window", ["batch", 4, 1])]
+
+    def get_outputs(self):
+        return [_Io("probabilities", ["batch", 2])]
+
+    def get_providers(self):
+        return self.providers
+
+    def run(self, outputs, feed):
+        x = feed["window"]
+        self.shapes.append(x.shape[0])
+        if x.shape[0] > self.limit:
+            raise RuntimeError("BFCArena::AllocateRawInternal Available memory of 16 is smaller "
+                               "than requested bytes of 4096")
+        m = x.mean(axis=(1, 2))
+        return [np.stack([m, 2 * m], axis=1)]
+
+
+def test_gpu_batches_are_padded_to_one_shape():
+    from ecgtk.sessions import run_batched
+
+    session = FakeGpuSession()
+    windows = np.arange(250 * 4, dtype=np.float32).reshape(250, 4, 1)
+    out = run_batched(session, windows, 100, ["probabilities"])[0]
+    assert session.shapes == [100, 100, 100]  # the last batch of 50 padded to 100
+    assert out.shape == (250, 2) and np.allclose(out[:, 0], windows.mean(axis=(1, 2)))
+    cpu = FakeGpuSession(providers=("CPUExecutionProvider",))
+    run_batched(cpu, windows, 100, ["probabilities"])
+    assert cpu.shapes == [100, 100, 50]  # no padding on CPU
+
+
+def test_gpu_out_of_memory_splits_the_batch(caplog):
+    from ecgtk.sessions import run_batched
+
+    session = FakeGpuSession(limit=64)
+    windows = np.random.default_rng(0).normal(size=(300, 4, 1)).astype(np.float32)
+    with caplog.at_level(logging.WARNING):
+        out = run_batched(session, windows, 256, ["probabilities"])[0]
+    assert np.allclose(out[:, 0], windows.mean(axis=(1, 2)), atol=1e-6)
+    assert max(s for s in session.shapes if s <= 64) == 64 and "GPU memory cap" in caplog.text
+    with pytest.raises(RuntimeError, match="Available memory"):
+        run_batched(FakeGpuSession(limit=8), windows, 256, ["probabilities"])

@@ -19,14 +19,18 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TINY = {"stem_filters": 8, "block_filters": (8, 8, 8), "block_kernel": 5, "lstm_units": 4}
 
 
-def _windows(n: int, length: int, record: str, seed: int) -> WindowSet:
-    """Two easy classes: a narrow spike (1) or a wide bump (0) in the middle, plus noise."""
+def _windows(n: int, length: int, record: str, seed: int, channels: int = 2) -> WindowSet:
+    """Two easy classes: a narrow spike (1) or a wide bump (0) in the middle, plus noise; with
+    ``channels=6`` laid out as model 2's context inputs (2 leads, 2 templates, 2 RR)."""
     rng = np.random.default_rng(seed)
     t = np.arange(length) - length // 2
     y = (np.arange(n) % 2).astype(np.int8)
     width = np.where(y == 1, 2.0, 12.0)[:, None]
     x = np.exp(-0.5 * (t[None, :] / width) ** 2) + rng.normal(0, 0.05, (n, length))
-    x = np.repeat(x[:, :, None], 2, axis=2).astype(np.float32)
+    x = np.repeat(x[:, :, None], channels, axis=2).astype(np.float32)
+    if channels == 6:
+        x[:, :, 2:4] = x[:, :, :2].mean(axis=0)  # the "template"
+        x[:, :, 4:] = np.where(y == 1, -0.4, 0.0)[:, None, None]  # V beats come early
     return WindowSet(x, y, np.full(n, record), np.full(n, record), np.arange(n) * 400,
                      np.zeros(n, np.int8), np.zeros(n, np.int8),
                      np.full(n, np.nan, np.float32), np.full(n, "N"))
@@ -64,7 +68,7 @@ def test_training_is_seeded(tmp_path):
 def test_fine_tune_freezes_then_unfreezes_trunk(tmp_path, monkeypatch):
     from ecgtk.export.architecture import trunk_layers
 
-    train, val = _windows(200, 300, "a", 0), _windows(40, 300, "b", 1)
+    train, val = _windows(200, 300, "a", 0, 6), _windows(40, 300, "b", 1, 6)
     base, _ = tr.train_windows("ventricular", train, val, tmp_path / "base", epochs=1,
                                seed=0, settings=_settings())
     seen = []
@@ -92,8 +96,9 @@ def test_fine_tune_rejects_wrong_input(tmp_path):
     base, _ = tr.train_windows("beat", _windows(64, 100, "a", 0), _windows(16, 100, "b", 1),
                                tmp_path / "base", epochs=1, settings=_settings())
     with pytest.raises(ValueError, match="does not fit"):
-        tr.train_windows("ventricular", _windows(64, 300, "a", 0), _windows(16, 300, "b", 1),
-                         tmp_path / "ft", init=base, epochs=1, settings=_settings())
+        tr.train_windows("ventricular", _windows(64, 300, "a", 0, 6),
+                         _windows(16, 300, "b", 1, 6), tmp_path / "ft", init=base, epochs=1,
+                         settings=_settings())
 
 
 def test_train_model_refuses_shared_patients(tmp_path, data_dir):

@@ -1,27 +1,35 @@
 """One recording in, its tables out: the per-recording pipeline of ``ecgtk run``.
 
 read in chunks -> detect candidates -> model 1 (beat or artefact) -> model 2 (normal or
-ventricular) on the beats -> morphological validation (:mod:`ecgtk.validation`) -> templates
--> Holter summary (:mod:`ecgtk.holter`) -> tables. Memory stays bounded: per chunk only the
-candidates' calls and coarse morphology are kept.
+ventricular) on the beats -> morphological validation, calibration and uncertainty, templates
+(:mod:`ecgtk.classify`) -> Holter summary (:mod:`ecgtk.holter`) -> tables. Memory stays
+bounded: per chunk only the candidates' calls and coarse morphology are kept.
+
+Both engines use the same three steps, so each lives in one place: :func:`iter_model_inputs`
+(read and detect, chunk by chunk), :meth:`BeatModels.call_chunk` on each input, and
+:func:`finish_analysis` (labels, templates, summary, tables) on the merged calls. The local
+engine chains them in :func:`analyse_recording`; the Ray engine (:mod:`ecgtk.ray_stages`) runs
+them as separate stages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from ecgtk.beat_models import BeatModels, ChunkCalls
+from ecgtk.classify import classify_calls, cluster_mean_uncertainty
 from ecgtk.detect import iter_detections
 from ecgtk.holter import events_table, summarise_rhythm
 from ecgtk.kernels.quality import unusable_mask
 from ecgtk.recording import Recording, RecordingError
+from ecgtk.sessions import ModelInfo
 from ecgtk.tables import beats_table, clusters_table
-from ecgtk.templates import cluster_beats
 from ecgtk.timing import NO_CLOCK, StageClock
-from ecgtk.validation import ValidationRules, validate_calls
+from ecgtk.validation import ValidationRules
 
 DEFAULT_RULES = ValidationRules()
 
@@ -40,34 +48,58 @@ class Analysis:
     n_beats: int
     n_ventricular: int
     n_artefact: int
+    n_review: int = 0  # beats marked for review (uncertainty >= the review threshold)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One chunk's share of the models' work: its signal and the candidates found in it."""
+
+    signal: np.ndarray  # float32 (n, leads), mV, at the recording's rate
+    candidates: np.ndarray  # int64 indices into ``signal``
+    start: int  # sample index of ``signal[0]`` in the recording
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The candidates as sample indices of the recording (at its rate)."""
+        return self.candidates + self.start
+
+
+def iter_model_inputs(recording: Recording,
+                      clock: StageClock = NO_CLOCK) -> Iterator[ModelInput]:
+    """Read and detect the recording chunk by chunk; yield each chunk that holds candidates.
+
+    Only one chunk's signal is in memory at a time (see :func:`ecgtk.detect.iter_detections`).
+    """
+    for chunk, candidates in iter_detections(recording, clock=clock):
+        if len(candidates):
+            yield ModelInput(chunk.signal, candidates - chunk.start, chunk.start)
+
+
+def merge_calls(parts: Sequence[tuple[np.ndarray, ChunkCalls]]) -> tuple[np.ndarray, ChunkCalls]:
+    """Concatenate chunks' ``(samples, calls)`` (in recording order) into one of each."""
+    samples = np.concatenate([part[0] for part in parts])
+    calls = ChunkCalls(*(np.concatenate([getattr(part[1], f) for part in parts])
+                         for f in ChunkCalls.__dataclass_fields__))
+    return samples, calls
 
 
 def call_recording(recording: Recording, models: BeatModels,
                    clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, ChunkCalls]:
     """Every candidate of the recording (samples at its rate) with both models' calls."""
-    samples, calls = [], []
-    for chunk, candidates in iter_detections(recording, clock=clock):
-        if len(candidates):
-            samples.append(candidates)
-            calls.append(models.call_chunk(chunk.signal, recording.fs,
-                                           candidates - chunk.start, clock))
-    if not samples:
-        raise RecordingError(recording.path, _why_no_beats(recording))
-    merged = ChunkCalls(*(np.concatenate([getattr(c, f) for c in calls])
-                          for f in ChunkCalls.__dataclass_fields__))
-    return np.concatenate(samples), merged
+    parts = [(item.samples, models.call_chunk(item.signal, recording.fs, item.candidates, clock))
+             for item in iter_model_inputs(recording, clock)]
+    if not parts:
+        raise no_beats_error(recording)
+    return merge_calls(parts)
 
 
 def label_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
                 rules: ValidationRules = DEFAULT_RULES,
                 clock: StageClock = NO_CLOCK) -> np.ndarray:
-    """``N``/``V``/``artefact`` per candidate: the models' calls, then the validation rules."""
-    labels = np.where(~calls.is_beat, "artefact",
-                      np.where(calls.p_ventricular >= ventricular_threshold, "V", "N"))
-    with clock.stage("validation"):
-        labels, _ = validate_calls(labels.astype(object), calls.p_ventricular,
-                                   calls.morphology, calls.amplitude, rules, samples)
-    return labels
+    """``N``/``V``/``artefact`` per candidate: the models' calls, then the validation rules
+    (see :func:`ecgtk.classify.classify_calls`)."""
+    return classify_calls(samples, calls, ventricular_threshold, rules, clock=clock).labels
 
 
 def analyse_recording(recording: Recording, models: BeatModels,
@@ -77,22 +109,46 @@ def analyse_recording(recording: Recording, models: BeatModels,
 
     ``clock`` (see :mod:`ecgtk.timing`) collects seconds per stage when given."""
     samples, calls = call_recording(recording, models, clock)
-    labels = label_calls(samples, calls, models.info["ventricular"].threshold, rules, clock)
-    beat_rows = np.flatnonzero(labels != "artefact")
-    with clock.stage("templates"):
-        templates = cluster_beats(calls.morphology[beat_rows], labels[beat_rows])
-    cluster = np.full(len(samples), -1, dtype=np.int32)
-    cluster[beat_rows] = templates.assignment
-    beats = beats_table(recording.record_id, samples, recording.fs, labels=labels,
-                        p_beat=calls.p_beat, p_ventricular=calls.p_ventricular,
-                        cluster=np.ma.masked_less(cluster, 0))
-    clusters = clusters_table(recording.record_id, templates.n_beats, templates.labels,
-                              templates.templates, templates.merged_from)
-    rhythm = summarise_rhythm(samples, labels, recording.fs, recording.duration_s)
-    return Analysis(beats, clusters, events_table(recording.record_id, rhythm.events),
-                    rhythm.columns, n_beats=len(beat_rows),
+    return finish_analysis(recording.record_id, recording.fs, recording.duration_s, samples,
+                           calls, models.info["ventricular"], rules, clock,
+                           models.settings.review_threshold)
+
+
+def finish_analysis(record_id: str, fs: float, duration_s: float, samples: np.ndarray,
+                    calls: ChunkCalls, ventricular: ModelInfo,
+                    rules: ValidationRules = DEFAULT_RULES,
+                    clock: StageClock = NO_CLOCK,
+                    review_threshold: float | None = None) -> Analysis:
+    """Everything after the models: labels, uncertainty, templates, Holter summary, tables.
+
+    ``samples`` are every candidate of the recording (ascending, at its rate ``fs`` Hz) and
+    ``calls`` the models' calls on them; ``duration_s`` is the recording's length in seconds.
+    ``ventricular`` (model 2's :class:`ModelInfo`) gives the decision threshold, calibration
+    and default review threshold; ``review_threshold`` overrides the latter.
+    """
+    if review_threshold is None:
+        review_threshold = ventricular.review_threshold
+    out = classify_calls(samples, calls, ventricular.threshold, rules, ventricular.calibration,
+                         review_threshold, clock)
+    templates, labels = out.templates, out.labels
+    beats = beats_table(record_id, samples, fs, labels=labels, p_beat=calls.p_beat,
+                        p_ventricular=out.p_ventricular, uncertainty=out.uncertainty,
+                        cluster=np.ma.masked_less(out.cluster, 0),
+                        review=np.where(labels == "artefact", None, out.review))
+    clusters = clusters_table(record_id, templates.n_beats, templates.labels,
+                              templates.templates, templates.merged_from,
+                              cluster_mean_uncertainty(out))
+    rhythm = summarise_rhythm(samples, labels, fs, duration_s)
+    return Analysis(beats, clusters, events_table(record_id, rhythm.events),
+                    rhythm.columns, n_beats=int((labels != "artefact").sum()),
                     n_ventricular=int((labels == "V").sum()),
-                    n_artefact=int((labels == "artefact").sum()))
+                    n_artefact=int((labels == "artefact").sum()),
+                    n_review=int(out.review.sum()))
+
+
+def no_beats_error(recording: Recording) -> RecordingError:
+    """The error for a recording in which the detector found no candidate at all."""
+    return RecordingError(recording.path, _why_no_beats(recording))
 
 
 def _why_no_beats(recording: Recording) -> str:

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.inputs import SCALE_HALF_WIDTH_S as QRS_HALF_WIDTH_S
-from ecgtk.inputs import model_windows
+from ecgtk.inputs import model_windows, ventricular_inputs
 from ecgtk.kernels.resample import resample_poly, resample_ratio, samples_to_rate
 from ecgtk.sessions import (
     DEFAULT_GPU_MEM_GB,
     ModelInfo,
     open_session,
     predict,
+    predict_with_passes,
     read_model_info,
     shipped_model_path,
 )
@@ -36,6 +37,8 @@ class ModelSettings:
     gpu_mem_gb: float = DEFAULT_GPU_MEM_GB
     batch_size: int = 1024
     threads: int = 1  # ONNX Runtime intra-op threads per worker
+    #: uncertainty at and above which a beat is marked for review (None: the model's default)
+    review_threshold: float | None = None
     beat_path: Path | None = None  # default: the shipped model
     ventricular_path: Path | None = None
 
@@ -58,6 +61,9 @@ class ChunkCalls:
     p_ventricular: np.ndarray  # float32, NaN for artefacts
     morphology: np.ndarray  # float32 (n, features): the beat's window, coarsened (templates)
     amplitude: np.ndarray  # float32 QRS peak-to-peak in units of the chunk's typical QRS
+    #: float32 (n, T): p_ventricular in each Monte-Carlo dropout pass (NaN for artefacts;
+    #: T = 0 when the model has no passes)
+    p_passes: np.ndarray
 
 
 class BeatModels:
@@ -92,10 +98,18 @@ class BeatModels:
         with clock.stage("model2"):
             windows = self.windows("ventricular", x, centres[is_beat], centres)
             p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
-            p_ventricular[is_beat] = self._probability("ventricular", windows)
-        morphology = np.zeros((len(centres), coarse_length(windows)), dtype=np.float32)
-        morphology[is_beat] = coarsen(windows)
-        return ChunkCalls(p_beat, is_beat, p_ventricular, morphology, amplitude)
+            passes = self.info["ventricular"].mc_passes
+            p_passes = np.full((len(centres), passes), np.nan, dtype=np.float32)
+            if passes:
+                probabilities, p_passes[is_beat] = predict_with_passes(
+                    self.sessions["ventricular"], windows, self.settings.batch_size)
+                p_ventricular[is_beat] = probabilities[:, -1]
+            else:
+                p_ventricular[is_beat] = self._probability("ventricular", windows)
+        leads = windows[:, :, :self.info["ventricular"].input_leads]
+        morphology = np.zeros((len(centres), coarse_length(leads)), dtype=np.float32)
+        morphology[is_beat] = coarsen(leads)
+        return ChunkCalls(p_beat, is_beat, p_ventricular, morphology, amplitude, p_passes)
 
     def ventricular_windows(self, signal: np.ndarray, fs: float, beats: np.ndarray,
                             candidates: np.ndarray) -> np.ndarray:
@@ -110,10 +124,12 @@ class BeatModels:
     def windows(self, name: str, x: np.ndarray, centres: np.ndarray,
                 scale_beats: np.ndarray) -> np.ndarray:
         """Model ``name``'s inputs around ``centres`` of ``x`` (at the models' rate, from
-        :meth:`at_model_rate`), normalised by the QRS scale of ``scale_beats``."""
+        :meth:`at_model_rate`), normalised by the QRS scale of ``scale_beats`` (the chunk's
+        candidates, which also give model 2 its template and RR channels)."""
         info = self.info[name]
-        return model_windows(self._leads(x, info), centres, info.before, info.after,
-                             scale_beats, self.rate_hz, span_s=np.inf)
+        make = ventricular_inputs if info.context else model_windows
+        return make(self._leads(x, info), centres, info.before, info.after, scale_beats,
+                    self.rate_hz, span_s=np.inf)
 
     def _probability(self, name: str, windows: np.ndarray) -> np.ndarray:
         """Probability of the model's last class (beat / ventricular)."""

@@ -6,10 +6,16 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from ecgtk.archive import Source
+    from ecgtk.beat_models import ModelSettings
+    from ecgtk.ray_engine import RayPlan
+    from ecgtk.runner import RecordResult
 
 app = typer.Typer(
     help="ecgtk: analyse long ambulatory (Holter) ECG recordings in bulk. Finds every "
@@ -28,7 +34,10 @@ ModelsDir = Annotated[Path | None, typer.Option(
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` (plain text, on one line) as an error and exit with ``code``."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -51,9 +60,10 @@ def run(
     glob: Annotated[str | None, typer.Option(
         help="Only recordings matching this pattern, relative to ARCHIVE (e.g. '2026/**/*.edf')."
     )] = None,
-    workers: Annotated[int, typer.Option(
-        help="Worker processes analysing recordings in parallel (default: one per CPU core).",
-        min=1)] = max(1, os.cpu_count() or 1),
+    workers: Annotated[int | None, typer.Option(
+        help="Local engine: worker processes analysing recordings in parallel (default: one per "
+        "CPU core). Ray engine: model actors (default: one per GPU of the cluster, or one per "
+        "CPU when it has none).", min=1, show_default=False)] = None,
     device: Annotated[str, typer.Option(
         help="Where the models run: auto (CUDA when onnxruntime-gpu finds a GPU, else CPU), "
         "cpu, or cuda (falls back to CPU with a warning).")] = "cpu",
@@ -62,19 +72,36 @@ def run(
         min=0.1)] = 6.0,
     batch_size: Annotated[int, typer.Option(
         help="Windows per model call (larger is faster, up to memory).", min=1)] = 1024,
+    review_threshold: Annotated[float | None, typer.Option(
+        help="Mark beats whose uncertainty (spread of model 2's probability over its "
+        "Monte-Carlo dropout passes, 0 to 0.5) is at least this for review (beats.review, "
+        "records.n_review). Default: the model's, which flags about 5 % of beats.",
+        min=0.0, show_default=False)] = None,
     models: ModelsDir = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Redo recordings that an earlier run already finished.")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no per-recording lines (for cron); errors "
         "are still printed.")] = False,
+    engine: Annotated[str, typer.Option(
+        help="local: worker processes on this machine. ray: a Ray Data pipeline on a Ray "
+        "cluster (detection on CPUs, the models on GPUs when the cluster has them); needs "
+        "pip install 'ecgtk\\[ray]' on the driver and every worker. Same tables, resume and exit "
+        "codes.")] = "local",
+    address: Annotated[str | None, typer.Option(
+        help="With --engine ray: the cluster to run on ('auto' for the one started with 'ray "
+        "start' on this machine, HOST:PORT, or ray://HOST:10001). Default: $RAY_ADDRESS, else a "
+        "new Ray on this machine.", show_default=False)] = None,
 ) -> None:
     """Analyse every recording of an archive into Parquet tables (resumable).
 
     Re-running skips recordings already done whose source is unchanged (size and mtime).
     Exit code: 0 when every recording is ok, 2 when any failed (all others are still analysed),
-    1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8
+    1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8;
+    on a Ray cluster: ecgtk run /shared/archive --out /shared/out --engine ray --address auto
     """
+    from dataclasses import replace
+
     from ecgtk.archive import ArchiveError, find_recordings, sample_archive
     from ecgtk.beat_models import ModelSettings
     from ecgtk.run_command import show_run, summary_table
@@ -82,6 +109,7 @@ def run(
     from ecgtk.sessions import ModelError
 
     _check_device(device)
+    _check_engine(engine, address)
     archive = archive if archive is not None else sample_archive()
     try:
         sources = find_recordings(archive, glob, exclude=out)
@@ -89,24 +117,61 @@ def run(
         _fail(str(error), code=1)
     if not sources:
         _fail(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found", code=1)
-    workers = min(workers, len(sources))
+    local_workers = min(workers or os.cpu_count() or 1, len(sources))
     settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
-                                   batch_size=batch_size,
-                                   threads=max(1, (os.cpu_count() or 1) // workers))
-    try:
-        providers = models_for(settings).providers  # fail early, and say where models run
+                                   batch_size=batch_size, review_threshold=review_threshold,
+                                   threads=max(1, (os.cpu_count() or 1) // local_workers))
+    try:  # fail early, and say where the models run (the Ray driver only reads them)
+        providers = models_for(settings if engine == "local"
+                               else replace(settings, device="cpu")).providers
     except ModelError as error:
         _fail(str(error), code=1)
-    if not quiet:
-        console.print(f"{len(sources)} recordings, {workers} worker(s), models on "
-                      f"{', '.join(providers)}", highlight=False)
     started = time.perf_counter()
-    results = show_run(run_archive(sources, out, workers=workers, force=force,
-                                   settings=settings), len(sources), console, quiet)
+    if engine == "ray":
+        results = _run_on_ray(sources, out, settings, force, address, workers, quiet)
+    else:
+        if not quiet:
+            console.print(f"{len(sources)} recordings, {local_workers} worker(s), models on "
+                          f"{', '.join(providers)}", highlight=False)
+        results = show_run(run_archive(sources, out, workers=local_workers, force=force,
+                                       settings=settings), len(sources), console, quiet)
     if not quiet:
         console.print(summary_table(results, out, time.perf_counter() - started))
     if any(r.failed for r in results):
         raise typer.Exit(2)
+
+
+def _check_engine(engine: str, address: str | None) -> None:
+    """Usage errors of --engine and --address; for ray, that Ray is installed."""
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, not {engine!r}", code=1)
+    if address is not None and engine != "ray":
+        _fail("--address is for --engine ray", code=1)
+    if engine == "ray":
+        from ecgtk.ray_engine import RayUnavailable, import_ray
+
+        try:
+            import_ray()
+        except RayUnavailable as error:
+            _fail(str(error), code=1)
+
+
+def _run_on_ray(sources: list[Source], out: Path, settings: ModelSettings, force: bool,
+                address: str | None, workers: int | None, quiet: bool) -> list[RecordResult]:
+    """``ecgtk run --engine ray``: the results, shown as the local engine's are."""
+    from ecgtk.ray_engine import RayEngineError, run_archive_ray
+    from ecgtk.run_command import show_run
+
+    def announce(plan: RayPlan) -> None:
+        if not quiet:
+            console.print(f"{len(sources)} recordings; {plan.describe()}", highlight=False)
+
+    try:
+        return show_run(run_archive_ray(sources, out, settings, force=force, address=address,
+                                        workers=workers, on_plan=announce),
+                        len(sources), console, quiet)
+    except RayEngineError as error:
+        _fail(f"{error} (finished recordings are written; run again to go on)", code=1)
 
 
 @app.command()

@@ -50,3 +50,100 @@ def model_windows(signal: np.ndarray, centres: np.ndarray, before: int, after: i
         scale = qrs_scale(x[start:stop], scale_beats[b_lo:b_hi] - start, half_width)
         out[lo:hi] = normalise_windows(slice_windows(x, centres[lo:hi], before, after), scale)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# model 2's context: the patient's typical beat and the beat's timing
+
+#: What a model-2 input holds beside its leads (the ``context`` entry of the ONNX metadata):
+#: per lead the median window of the stretch's detector candidates (the patient's typical beat
+#: there), then two channels with the log RR ratios before and after the beat.
+CONTEXT_KIND = "template+rr"
+#: Context channels that are not leads.
+RR_CHANNELS = 2
+#: Candidates closer than this to a beat are not its neighbours (the refractory period), s.
+REFRACTORY_S = 0.2
+#: RR intervals on each side that give a beat's local median RR.
+RR_NEIGHBOURS = 8
+#: The median template is taken over at most this many candidates per stretch (evenly spread).
+TEMPLATE_BEATS = 600
+_LOG_RR_LIMIT = float(np.log(5.0))
+
+
+def context_channels(n_leads: int) -> int:
+    """Channels of a model-2 input with context for ``n_leads`` leads."""
+    return 2 * n_leads + RR_CHANNELS
+
+
+def leads_of_context_input(channels: int) -> int:
+    """How many leads a model-2 input with ``channels`` context channels holds."""
+    leads, odd = divmod(channels - RR_CHANNELS, 2)
+    if odd or leads < 1:
+        raise ValueError(f"{channels} channels is not a {CONTEXT_KIND} input")
+    return leads
+
+
+def rr_context(centres: np.ndarray, candidates: np.ndarray, fs: float = MODEL_RATE_HZ,
+               neighbours: int = RR_NEIGHBOURS) -> np.ndarray:
+    """``(n, 2)`` float32: log of the RR interval before and after each centre over the local
+    median RR of the ``candidates`` (sample indices at ``fs``, sorted). 0 is on time; a
+    premature beat has a negative first value, a compensatory pause a positive second one.
+    Clipped to +-log(5); 0 where a neighbour is missing."""
+    centres = np.asarray(centres, dtype=np.int64)
+    cands = np.unique(np.asarray(candidates, dtype=np.int64))
+    out = np.zeros((len(centres), 2), dtype=np.float32)
+    if len(cands) < 3 or len(centres) == 0:
+        return out
+    rr = np.diff(cands).astype(np.float64)
+    padded = np.pad(rr, neighbours, mode="edge")
+    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1),
+                      axis=1)
+    gap = int(round(REFRACTORY_S * fs))
+    before = np.searchsorted(cands, centres - gap, side="right") - 1
+    after = np.searchsorted(cands, centres + gap, side="left")
+    where = np.clip(np.searchsorted(cands, centres) - 1, 0, len(rr) - 1)
+    for column, neighbour, ok in ((0, before, before >= 0), (1, after, after < len(cands))):
+        interval = np.abs(centres[ok] - cands[neighbour[ok]]).astype(np.float64)
+        ratio = np.log(np.maximum(interval, 1.0) / local[where[ok]])
+        out[ok, column] = np.clip(ratio, -_LOG_RR_LIMIT, _LOG_RR_LIMIT)
+    return out
+
+
+def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, after: int,
+                       candidates: np.ndarray, fs: float = MODEL_RATE_HZ,
+                       span_s: float = SCALE_SPAN_S) -> np.ndarray:
+    """Model-2 inputs with context, ``(n, before + after, 2 * leads + 2)`` float32.
+
+    Channels: the beat's normalised window per lead (:func:`model_windows`), then per lead the
+    median normalised window of the ``candidates`` in the same ``span_s`` stretch (``inf``: the
+    whole signal, a chunk at inference), then :func:`rr_context` repeated along time. Model 2
+    so compares each beat with the patient's typical beat and sees whether it came early.
+    """
+    x = np.asarray(signal, dtype=np.float32)
+    x = x[:, None] if x.ndim == 1 else x
+    centres = np.asarray(centres, dtype=np.int64)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    length, leads = before + after, x.shape[1]
+    out = np.zeros((len(centres), length, context_channels(leads)), dtype=np.float32)
+    out[:, :, :leads] = model_windows(x, centres, before, after, candidates, fs, span_s)
+    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
+    for start in range(0, max(len(x), 1), span):
+        lo, hi = np.searchsorted(centres, [start, start + span])
+        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
+        if lo == hi or c_lo == c_hi:
+            continue
+        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
+                         .round().astype(np.int64))
+        typical = model_windows(x, candidates[pick], before, after, candidates, fs, span_s)
+        out[lo:hi, :, leads:2 * leads] = np.median(typical, axis=0)
+    out[:, :, 2 * leads:] = rr_context(centres, candidates, fs)[:, None, :]
+    return out
+
+
+def channel_names(lead_names: list[str], context: bool) -> list[str]:
+    """One name per input channel (the ``input_leads`` ONNX metadata): the leads, and with
+    ``context`` their templates and the two RR channels."""
+    if not context:
+        return list(lead_names)
+    return [*lead_names, *(f"template of {name}" for name in lead_names),
+            "log RR-before ratio", "log RR-after ratio"]

@@ -14,18 +14,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
 from ecgtk.archive import Source, output_name, source_fingerprint
 from ecgtk.beat_models import BeatModels, ModelSettings
 from ecgtk.holter import EVENTS_SCHEMA
-from ecgtk.recording import RecordingError
+from ecgtk.recording import Recording, RecordingError
+from ecgtk.sessions import ModelInfo
 from ecgtk.tables import (
     BEATS_SCHEMA,
     CLUSTERS_SCHEMA,
@@ -33,6 +35,9 @@ from ecgtk.tables import (
     write_parquet_atomic,
 )
 from ecgtk.timing import NO_CLOCK, StageClock
+
+if TYPE_CHECKING:
+    from ecgtk.analysis import Analysis
 
 TABLES = ("beats", "clusters", "events", "records")
 log = logging.getLogger(__name__)
@@ -96,54 +101,114 @@ def models_for(settings: ModelSettings) -> BeatModels:
     return _MODELS[settings]
 
 
-def process_source(source: Source, out_dir: Path, settings: ModelSettings,
-                   clock: StageClock = NO_CLOCK) -> RecordResult:
-    """Analyse one recording and write its four files; never raises for a bad recording."""
-    from ecgtk import __version__
-    from ecgtk.analysis import analyse_recording
-    from ecgtk.readers import read_recording
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one recording, ready to be written (by either engine)."""
 
-    started = time.perf_counter()
-    models = models_for(settings)
-    fingerprint = source_fingerprint(source.path)
-    paths = output_paths(out_dir, source.record_id)
-    metadata = {"ecgtk_version": __version__, "record_id": source.record_id}
-    for name, info in models.info.items():
+    source: Source
+    fingerprint: tuple[int, int]  # the source's (bytes, mtime ns) before it was read
+    facts: dict  # fs, n_leads, duration_s: what the header said (empty if unreadable)
+    analysis: Analysis | None  # None when the recording failed
+    error: str | None  # what went wrong, in words (None when ok)
+    seconds: float  # analysis time, s
+
+
+def recording_facts(recording: Recording) -> dict:
+    """The records-row columns that come from a recording's header."""
+    return {"fs": recording.fs, "n_leads": recording.n_leads,
+            "duration_s": recording.duration_s}
+
+
+def error_message(path: Path | str, failure: BaseException) -> str:
+    """The records row's ``error`` for ``failure`` while analysing the recording at ``path``."""
+    if isinstance(failure, RecordingError):
+        return str(failure)
+    if isinstance(failure, MemoryError):
+        return f"{path}: out of memory while analysing this recording"
+    log.debug("internal error on %s", path, exc_info=failure)
+    return (f"{path}: internal error ({type(failure).__name__}: {failure}); "
+            "please report it with this message")
+
+
+def file_metadata(record_id: str, models_info: Mapping[str, ModelInfo]) -> dict[str, str]:
+    """Key-value metadata of each output file: ecgtk version, record id, models' ids."""
+    from ecgtk import __version__
+
+    metadata = {"ecgtk_version": __version__, "record_id": record_id}
+    for name, info in models_info.items():
         metadata[f"{name}_model"] = info.model_id
         metadata[f"{name}_model_sha256"] = info.sha256
+    return metadata
+
+
+def write_outcome(outcome: Outcome, out_dir: Path, models_info: Mapping[str, ModelInfo],
+                  clock: StageClock = NO_CLOCK) -> RecordResult:
+    """Write a recording's four files atomically, the records row last (the commit mark)."""
+    source, analysis = outcome.source, outcome.analysis
     row = {"record_id": source.record_id, "path": str(source.path),
-           "source_bytes": fingerprint[0], "source_mtime_ns": fingerprint[1],
-           "beat_model": models.info["beat"].model_id,
-           "ventricular_model": models.info["ventricular"].model_id}
-    try:
-        recording = read_recording(source.path, record_id=source.record_id)
-        row.update(fs=recording.fs, n_leads=recording.n_leads, duration_s=recording.duration_s)
-        analysis = analyse_recording(recording, models, clock)
+           "source_bytes": outcome.fingerprint[0], "source_mtime_ns": outcome.fingerprint[1],
+           "beat_model": models_info["beat"].model_id,
+           "ventricular_model": models_info["ventricular"].model_id,
+           "seconds": round(outcome.seconds, 3), **outcome.facts}
+    if outcome.error is None and analysis is not None:
         beats, clusters, events = analysis.beats, analysis.clusters, analysis.events
         row.update(n_beats=analysis.n_beats, n_ventricular=analysis.n_ventricular,
-                   n_artefact=analysis.n_artefact, status="ok", **analysis.rhythm)
-        error = None
-    except RecordingError as failure:
-        error = str(failure)
-    except MemoryError:
-        error = f"{source.path}: out of memory while analysing this recording"
-    except Exception as failure:  # a bug, not bad input: say so, keep the run going
-        error = (f"{source.path}: internal error ({type(failure).__name__}: {failure}); "
-                 "please report it with this message")
-        log.debug("internal error on %s", source.path, exc_info=True)
-    if error is not None:
+                   n_artefact=analysis.n_artefact, n_review=analysis.n_review, status="ok",
+                   **analysis.rhythm)
+    else:
         beats, clusters = BEATS_SCHEMA.empty_table(), CLUSTERS_SCHEMA.empty_table()
         events = EVENTS_SCHEMA.empty_table()
-        row.update(status="error", error=error, n_beats=0, n_ventricular=0, n_artefact=0)
-    seconds = time.perf_counter() - started
-    row["seconds"] = round(seconds, 3)
+        row.update(status="error", error=outcome.error or "no analysis", n_beats=0,
+                   n_ventricular=0, n_artefact=0)
+    paths = output_paths(out_dir, source.record_id)
+    metadata = file_metadata(source.record_id, models_info)
     with clock.stage("write"):
         write_parquet_atomic(beats, paths["beats"], metadata)
         write_parquet_atomic(clusters, paths["clusters"], metadata)
         write_parquet_atomic(events, paths["events"], metadata)
         write_parquet_atomic(records_row(**row), paths["records"], metadata)  # commit mark
     return RecordResult(source.record_id, row["status"], row["n_beats"], row["n_ventricular"],
-                        clusters.num_rows, seconds, error, failed=error is not None)
+                        clusters.num_rows, outcome.seconds, row.get("error"),
+                        failed=row["status"] != "ok")
+
+
+def process_source(source: Source, out_dir: Path, settings: ModelSettings,
+                   clock: StageClock = NO_CLOCK) -> RecordResult:
+    """Analyse one recording and write its four files; never raises for a bad recording."""
+    from ecgtk.analysis import analyse_recording
+    from ecgtk.readers import read_recording
+
+    started = time.perf_counter()
+    models = models_for(settings)
+    fingerprint = source_fingerprint(source.path)
+    facts, analysis, error = {}, None, None
+    try:
+        recording = read_recording(source.path, record_id=source.record_id)
+        facts = recording_facts(recording)
+        analysis = analyse_recording(recording, models, clock)
+    except Exception as failure:  # bad input, or a bug: an error row, and the run goes on
+        error = error_message(source.path, failure)
+    outcome = Outcome(source, fingerprint, facts, analysis, error,
+                      time.perf_counter() - started)
+    return write_outcome(outcome, out_dir, models.info, clock)
+
+
+def prepare_run(sources: list[Source], out_dir: Path,
+                force: bool = False) -> tuple[list[Source], list[RecordResult]]:
+    """Make the output folders, remove a killed run's temporaries, and split ``sources`` into
+    those to analyse and the results of those already done (all to do with ``force``)."""
+    out_dir = Path(out_dir)
+    for table in TABLES:
+        (out_dir / table).mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    todo, skipped = [], []
+    for source in sources:
+        status = None if force else finished_status(source, out_dir)
+        if status is None:
+            todo.append(source)
+        else:
+            skipped.append(RecordResult(source.record_id, "skipped", failed=status != "ok"))
+    return todo, skipped
 
 
 def _init_worker() -> None:
@@ -159,17 +224,8 @@ def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: b
     result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes,
     each with its own model sessions."""
     settings = settings or ModelSettings()
-    out_dir = Path(out_dir)
-    for table in TABLES:
-        (out_dir / table).mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    todo = []
-    for source in sources:
-        status = None if force else finished_status(source, out_dir)
-        if status is None:
-            todo.append(source)
-        else:
-            yield RecordResult(source.record_id, "skipped", failed=status != "ok")
+    todo, skipped = prepare_run(sources, out_dir, force)
+    yield from skipped
     if workers <= 1 or len(todo) <= 1:
         for source in todo:
             yield process_source(source, out_dir, settings)

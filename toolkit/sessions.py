@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.info import sha256_of
+from ecgtk.inputs import CONTEXT_KIND, leads_of_context_input
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,14 @@ class ModelInfo:
     classes: tuple[str, ...]
     input_leads: int  # how many leads the model reads (the recording's first ones)
     threshold: float  # decision threshold on the positive (last) class's probability
+    #: what the input holds beside its leads (``ecgtk.inputs.CONTEXT_KIND``), None: leads only
+    context: str | None = None
+    #: Monte-Carlo dropout passes the model also outputs (0: none; see ecgtk.uncertainty)
+    mc_passes: int = 0
+    #: Platt calibration ``(a, b)`` of the positive class's probability (ecgtk.uncertainty)
+    calibration: tuple[float, float] | None = None
+    #: default uncertainty at and above which a beat is marked for review
+    review_threshold: float | None = None
 
     @property
     def model_id(self) -> str:
@@ -67,15 +76,33 @@ def read_model_info(path: Path, name: str | None = None) -> ModelInfo:
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     try:
+        context = meta.get("context") or None
+        if context not in (None, CONTEXT_KIND):
+            raise ValueError(f"input context {context!r} is unknown to this ecgtk")
+        channels = _count(meta["input_leads"])
         return ModelInfo(
             name=name or path.stem, path=path, sha256=sha256_of(path),
             rate_hz=float(meta["rate_hz"]), before=int(meta["window_before"]),
             after=int(meta["window_after"]), classes=tuple(json.loads(meta["classes"])),
-            input_leads=_count(meta["input_leads"]),
+            input_leads=leads_of_context_input(channels) if context else channels,
             threshold=float(meta.get("decision_threshold", meta.get("threshold", 0.5))),
+            context=context, mc_passes=int(meta.get("mc_passes", 0)),
+            calibration=_calibration(meta.get("calibration")),
+            review_threshold=(float(meta["review_threshold"]) if meta.get("review_threshold")
+                              else None),
         )
     except (KeyError, ValueError) as error:
         raise ModelError(f"{path}: model metadata incomplete or invalid ({error})") from None
+
+
+def _calibration(value: str | None) -> tuple[float, float] | None:
+    """``{"method": "platt", "a": ..., "b": ...}`` (JSON) -> ``(a, b)``."""
+    if not value:
+        return None
+    parsed = json.loads(value)
+    if parsed.get("method") != "platt":
+        raise ValueError(f"calibration method {parsed.get('method')!r} is unknown")
+    return float(parsed["a"]), float(parsed["b"])
 
 
 def _count(value: str) -> int:
@@ -100,8 +127,11 @@ def providers_for(device: str, gpu_mem_gb: float = DEFAULT_GPU_MEM_GB) -> list:
             log.warning("CUDA requested but this ONNX Runtime has no CUDA provider "
                         "(install onnxruntime-gpu); running on CPU")
         return [cpu]
+    # cuDNN's largest convolution workspace would add hundreds of MB per process outside the
+    # arena cap; ecgtk's batches have one shape, so the default algorithm search runs once
     cuda_options = {"device_id": 0, "gpu_mem_limit": int(gpu_mem_gb * 1024**3),
-                    "arena_extend_strategy": "kSameAsRequested"}
+                    "arena_extend_strategy": "kSameAsRequested",
+                    "cudnn_conv_use_max_workspace": "0"}
     return [("CUDAExecutionProvider", cuda_options), cpu]
 
 
@@ -115,6 +145,7 @@ def open_session(path: Path, device: str = "cpu", gpu_mem_gb: float = DEFAULT_GP
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # ONNX Runtime's own CUDA warnings would repeat ours
+    ort.set_default_logger_severity(3)
     wanted = providers_for(device, gpu_mem_gb)
     try:
         session = ort.InferenceSession(str(path), options, providers=wanted)
@@ -128,15 +159,81 @@ def open_session(path: Path, device: str = "cpu", gpu_mem_gb: float = DEFAULT_GP
     return session
 
 
+#: The graph outputs ecgtk reads: class probabilities, and the Monte-Carlo dropout passes of
+#: models exported with them (``ecgtk.export.mc_dropout``).
+PROBABILITIES, PASSES = "probabilities", "p_passes"
+
+
 def predict(session, windows: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Class probabilities ``(n, n_classes)`` float32 of ``windows`` ``(n, L, leads)``."""
+    """Class probabilities ``(n, n_classes)`` float32 of ``windows`` ``(n, L, channels)``."""
+    return run_batched(session, windows, batch_size, [_probabilities_name(session)])[0]
+
+
+def predict_with_passes(session, windows: np.ndarray,
+                        batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities and the positive class's probability in each Monte-Carlo dropout
+    pass ``(n, T)``, for a model exported with passes."""
+    probabilities, passes = run_batched(session, windows, batch_size,
+                                        [_probabilities_name(session), PASSES])
+    return probabilities, passes
+
+
+def run_batched(session, windows: np.ndarray, batch_size: int, outputs: list[str],
+                fixed_shape: bool | None = None) -> list[np.ndarray]:
+    """The named ``outputs`` for ``windows``, run ``batch_size`` windows at a time.
+
+    ``fixed_shape`` (default: when the session runs on CUDA) pads the last batch to
+    ``batch_size``, so the GPU sees one input shape (cuDNN picks its algorithms once per
+    shape). A batch that runs out of GPU memory is split in halves and retried."""
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
     name = session.get_inputs()[0].name
-    n_classes = session.get_outputs()[0].shape[-1]
     if len(windows) == 0:
-        return np.empty((0, n_classes if isinstance(n_classes, int) else 2), np.float32)
-    parts = [session.run(None, {name: np.ascontiguousarray(windows[i:i + batch_size],
-                                                            dtype=np.float32)})[0]
+        shapes = {o.name: o.shape for o in session.get_outputs()}
+        return [np.empty((0, *(d if isinstance(d, int) else 2 for d in shapes[o][1:])),
+                         np.float32) for o in outputs]
+    if fixed_shape is None:
+        fixed_shape = "CUDAExecutionProvider" in session.get_providers()
+    parts = [_run_batch(session, name, np.ascontiguousarray(windows[i:i + batch_size],
+                                                            dtype=np.float32),
+                        outputs, batch_size if fixed_shape else 0)
              for i in range(0, len(windows), batch_size)]
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return [np.concatenate([p[k] for p in parts]).astype(np.float32, copy=False)
+            for k in range(len(outputs))]
+
+
+#: Smallest batch tried after GPU out-of-memory errors.
+MIN_BATCH = 16
+
+
+def _run_batch(session, name: str, batch: np.ndarray, outputs: list[str],
+               pad_to: int) -> list[np.ndarray]:
+    """One batch (zero-padded to ``pad_to`` rows when larger than it); on GPU out-of-memory,
+    two half batches."""
+    n = len(batch)
+    feed = batch
+    if pad_to > n:
+        feed = np.zeros((pad_to, *batch.shape[1:]), dtype=np.float32)
+        feed[:n] = batch
+    try:
+        return [out[:n] for out in session.run(outputs, {name: feed})]
+    except Exception as error:  # ONNX Runtime raises its own Fail/RuntimeException types
+        if not _out_of_memory(error) or max(n, pad_to) <= MIN_BATCH:
+            raise
+        half = max(MIN_BATCH, max(n, pad_to) // 2)
+        log.warning("GPU memory cap reached at a batch of %d windows; retrying in batches "
+                    "of %d (raise --gpu-mem-gb or lower --batch-size)", max(n, pad_to), half)
+        pieces = [_run_batch(session, name, batch[i:i + half], outputs,
+                             half if pad_to else 0) for i in range(0, n, half)]
+        return [np.concatenate([p[k] for p in pieces]) for k in range(len(outputs))]
+
+
+def _out_of_memory(error: Exception) -> bool:
+    text = str(error)
+    return any(s in text for s in ("Available memory of", "Failed to allocate memory",
+                                   "out of memory", "CUDNN_STATUS_ALLOC_FAILED"))
+
+
+def _probabilities_name(session) -> str:
+    names = [o.name for o in session.get_outputs()]
+    return PROBABILITIES if PROBABILITIES in names else names[0]

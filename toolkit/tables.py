@@ -30,6 +30,7 @@ BEATS_SCHEMA = pa.schema([
     ("cluster", pa.int32()),
     ("rr_prev_s", pa.float32()),
     ("rr_next_s", pa.float32()),
+    ("review", pa.bool_()),  # uncertainty >= the run's review threshold (ecgtk.uncertainty)
 ])
 
 BEAT_LABELS = ("N", "V", "artefact")
@@ -41,6 +42,7 @@ CLUSTERS_SCHEMA = pa.schema([
     ("label", pa.string()),
     ("template", pa.list_(pa.float32())),
     ("merged_from", pa.list_(pa.int32())),
+    ("mean_uncertainty", pa.float32()),  # mean uncertainty of the cluster's beats
 ])
 
 #: One row per recording. The DESIGN.md columns, the model ids, what resume needs, then the
@@ -54,6 +56,7 @@ RECORDS_SCHEMA = pa.schema([
     ("n_beats", pa.int64()),
     ("n_ventricular", pa.int64()),
     ("n_artefact", pa.int64()),
+    ("n_review", pa.int64()),  # beats marked for review (uncertainty >= review threshold)
     ("status", pa.string()),
     ("error", pa.string()),
     ("seconds", pa.float64()),
@@ -66,7 +69,8 @@ RECORDS_SCHEMA = pa.schema([
 
 
 def clusters_table(record_id: str, n_beats: np.ndarray, labels: np.ndarray,
-                   templates: np.ndarray, merged_from: list[list[int]]) -> pa.Table:
+                   templates: np.ndarray, merged_from: list[list[int]],
+                   mean_uncertainty: np.ndarray | None = None) -> pa.Table:
     """One row per template (cluster ids are the row order: 0, 1, ...)."""
     k = len(n_beats)
     return pa.Table.from_arrays([
@@ -77,6 +81,7 @@ def clusters_table(record_id: str, n_beats: np.ndarray, labels: np.ndarray,
         pa.array([np.asarray(t, dtype=np.float32) for t in templates],
                  type=pa.list_(pa.float32())),
         pa.array(merged_from, type=pa.list_(pa.int32())),
+        _optional(mean_uncertainty, k, pa.float32()),
     ], schema=CLUSTERS_SCHEMA)
 
 
@@ -87,8 +92,6 @@ def records_row(**values) -> pa.Table:
         raise ValueError(f"unknown records columns {sorted(unknown)}")
     return pa.Table.from_pylist([{name: values.get(name) for name in RECORDS_SCHEMA.names}],
                                 schema=RECORDS_SCHEMA)
-
-
 
 
 def _optional(values: np.ndarray | None, n: int, dtype: pa.DataType) -> pa.Array:
@@ -102,7 +105,8 @@ def _optional(values: np.ndarray | None, n: int, dtype: pa.DataType) -> pa.Array
 def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarray | None = None,
                 p_beat: np.ndarray | None = None, p_ventricular: np.ndarray | None = None,
                 uncertainty: np.ndarray | None = None,
-                cluster: np.ndarray | None = None) -> pa.Table:
+                cluster: np.ndarray | None = None,
+                review: np.ndarray | None = None) -> pa.Table:
     """One row per beat in the beats schema. ``samples`` at the recording's rate ``fs`` Hz.
 
     ``labels`` defaults to ``"N"`` for every beat (the detector's view); columns not given are
@@ -135,6 +139,7 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
         _optional(cluster, n, pa.int32()),
         pa.array(rr_prev, type=pa.float32(), from_pandas=True),
         pa.array(rr_next, type=pa.float32(), from_pandas=True),
+        _optional(review, n, pa.bool_()),
     ], schema=BEATS_SCHEMA)
 
 

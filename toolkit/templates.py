@@ -54,11 +54,17 @@ def cluster_beats(morphology: np.ndarray, labels: np.ndarray, n_start: int = N_S
     for new, key in enumerate(order):
         assignment[np.isin(initial, groups[key])] = new
     sizes = np.bincount(assignment, minlength=len(order)).astype(np.int64)
-    majority = np.array([_majority(labels[assignment == c]) for c in range(len(order))],
-                        dtype=object)
+    majority = majority_labels(assignment, labels, len(order))
     means = np.stack([morphology[assignment == c].mean(axis=0) for c in range(len(order))])
     return Templates(assignment, sizes, majority, means.astype(np.float32),
                      [sorted(int(k) for k in groups[key]) for key in order])
+
+
+def majority_labels(assignment: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """The most common of ``labels`` in each of ``n_clusters`` clusters (object array)."""
+    labels = np.asarray(labels, dtype=object)
+    return np.array([_majority(labels[assignment == c]) for c in range(n_clusters)],
+                    dtype=object)
 
 
 def merge_clusters(shapes: np.ndarray, assignment: np.ndarray,
