@@ -102,3 +102,28 @@ def test_explain_writes_heatmaps_and_figures(data_dir, tmp_path):
         heat = np.array(heatmap)
         assert len(heat) == 300 and heat.min() >= 0 and heat.max() == pytest.approx(1.0)
     assert len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_shipped_model_2_carries_context_uncertainty_and_calibration(models):
+    info = models.info["ventricular"]
+    assert info.context == "template+rr" and info.input_leads == 2
+    assert info.mc_passes == 32 and info.calibration is not None
+    assert 0 < info.review_threshold < 0.5
+    assert models.info["beat"].context is None and models.info["beat"].mc_passes == 0
+
+
+def test_uncertainty_review_and_cluster_means(analysed, models):
+    analysis, _ = analysed
+    beats = analysis.beats.to_pandas()
+    real = beats[beats.label != "artefact"]
+    assert real.uncertainty.notna().all() and real.p_ventricular.between(0, 1).all()
+    assert (real.uncertainty >= 0).all() and (real.uncertainty <= 0.5).all()
+    threshold = models.info["ventricular"].review_threshold
+    assert (real.review == (real.uncertainty >= threshold)).all()
+    assert analysis.n_review == int(real.review.sum())
+    assert beats[beats.label == "artefact"].review.isna().all()
+    clusters = analysis.clusters.to_pandas()
+    means = real.groupby("cluster").uncertainty.mean()
+    assert np.allclose(clusters.set_index("cluster").mean_uncertainty.loc[means.index], means,
+                       atol=1e-5)
+    assert real.uncertainty.std() > 0.005  # the passes disagree on some beats, not all

@@ -71,7 +71,8 @@ def run(
         help="GPU memory cap per worker for ONNX Runtime's CUDA provider, in GB.",
         min=0.1)] = 6.0,
     batch_size: Annotated[int, typer.Option(
-        help="Windows per model call (larger is faster, up to memory).", min=1)] = 1024,
+        help="Windows per model call. 256 is fastest on CPU (activations stay in cache); "
+        "on a GPU larger batches (1024) keep it busier.", min=1)] = 256,
     review_threshold: Annotated[float | None, typer.Option(
         help="Mark beats whose uncertainty (spread of model 2's probability over its "
         "Monte-Carlo dropout passes, 0 to 0.5) is at least this for review (beats.review, "

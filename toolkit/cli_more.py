@@ -118,7 +118,8 @@ def bench(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (see ecgtk run).")] = "cpu",
     gpu_mem_gb: Annotated[float, typer.Option(
         help="GPU memory cap for the CUDA provider, GB.", min=0.1)] = 6.0,
-    batch_size: Annotated[int, typer.Option(help="Windows per model call.", min=1)] = 1024,
+    batch_size: Annotated[int, typer.Option(
+        help="Windows per model call (see ecgtk run --help).", min=1)] = 256,
     baseline: Annotated[bool, typer.Option(
         help="Also time the same models through Keras (needs the train extra).")] = True,
     models: ModelsDir = None,
