@@ -39,6 +39,7 @@ from ecgtk.benchmarks.stacking_features import (
     beat_context,
     context_features,
 )
+from ecgtk.export.calibration import expected_calibration_error
 from ecgtk.scoring import score_many, score_record
 
 VENTRICULAR = set("VE")
@@ -99,17 +100,6 @@ def labels_of(row: dict, p_ventricular: np.ndarray, threshold: float) -> np.ndar
     labels = np.full(len(row["samples"]), "artefact", dtype=object)
     labels[row["beats"]] = np.where(p_ventricular >= threshold, "V", "N")
     return labels
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Mean |observed rate - mean p| over ``bins`` equal-width bins, weighted by count."""
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = index == b
-        if members.any():
-            error += members.sum() * abs(y[members].mean() - p[members].mean())
-    return float(error / max(len(p), 1))
 
 
 def gross(rows: list[dict], labels: dict[str, np.ndarray]) -> dict:
@@ -206,19 +196,3 @@ def main(argv: list[str] | None = None) -> dict:
 if __name__ == "__main__":
     main()
 
-
-def card_table(report: dict) -> str:
-    """The nested estimate as a markdown table for the model card."""
-    lines = ["| Records | Calls | VEB Se % | VEB +P % | VEB F1 % |",
-             "| --- | --- | --- | --- | --- |"]
-    names = {"model2_alone": "model 2 alone", "model2_with_rules": "model 2 + validation rules",
-             "context_model": "model 2 + stacked context model"}
-    for group in ("ds1_paced", "nstdb"):
-        for key, label in names.items():
-            veb = (report.get(group) or {}).get(key, {}).get("veb") or {}
-            if veb:
-                lines.append(f"| {group} | {label} | {veb['Se']:.2f} | {veb['+P']:.2f} | "
-                             f"{veb['F1']:.2f} |")
-    ece = report["ds1_paced"]["calibration"]["ece_10_bins"]
-    return "\n".join(lines) + (f"\n\nExpected calibration error of the context model's "
-                               f"p_ventricular (10 bins, nested, DS1 + paced): {ece:.4f}.")

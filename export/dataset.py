@@ -25,8 +25,10 @@ the model rate (360 Hz) with :mod:`ecgtk.kernels.resample` when its rate differs
 kept at the model rate together with the record's own rate (:func:`to_record_rate` maps them
 back).
 
-Both leads of each record are stored; :meth:`WindowSet.leads` picks the model's input leads
-(the first ``n`` leads of the recording, as the run pipeline feeds them). Builds are cached as
+Which records, patients and folds, and reading a record: :mod:`ecgtk.export.records` (its
+helpers are importable from here too). Both leads of each record are stored;
+:meth:`WindowSet.leads` picks the model's input leads (the first ``n`` leads of the recording,
+as the run pipeline feeds them). Builds are cached as
 one ``.npz`` per (model, record, seed) under ``cache_dir``.
 """
 
@@ -41,16 +43,37 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.export.noise import NOISE_KINDS, NOISE_SNRS_DB, add_noise_stretches, load_noise
+from ecgtk.export.records import (  # the record helpers, re-exported for the builders' users
+    ALL_RECORDS,
+    DS1,
+    NON_VENTRICULAR_SYMBOLS,
+    NSTDB_RECORDS,
+    PACED,
+    RANDOM_MIN_DISTANCE_S,
+    VENTRICULAR_SYMBOLS,
+    RecordData,
+    array_recording,
+    detector_candidates,
+    find_record,
+    kfold_by_patient,
+    load_record,
+    match_candidates,
+    match_tolerance,
+    patient_of,
+    read_at_rate,
+    records_of_patients,
+    snap_to_candidates,
+    split_validation,
+    to_record_rate,
+)
 from ecgtk.inputs import (
     BEAT_WINDOW,
-    MODEL_RATE_HZ,
     VENTRICULAR_WINDOW,
     leads_of_context_input,
     model_windows,
     ventricular_inputs,
 )
-from ecgtk.scoring import AAMI_CLASSES, load_reference, match_beats
-from ecgtk.scoring.matching import tolerance_samples
+from ecgtk.scoring import AAMI_CLASSES, match_beats
 
 __all__ = [
     "ALL_RECORDS",
@@ -77,25 +100,6 @@ __all__ = [
     "split_validation",
     "to_record_rate",
 ]
-
-#: MIT-BIH DS1 (the usual inter-patient training set) and the four paced records.
-DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
-       "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
-PACED = ("102", "104", "107", "217")
-ALL_RECORDS = DS1 + PACED
-#: nstdb records 118/119 with electrode-motion noise at 24 ... -6 dB (patients 118 and 119).
-NSTDB_RECORDS = tuple(f"{p}e{s}" for p in ("118", "119")
-                      for s in ("24", "18", "12", "06", "00", "_6"))
-
-VENTRICULAR_SYMBOLS = AAMI_CLASSES["V"]  # V E
-NON_VENTRICULAR_SYMBOLS = AAMI_CLASSES["N"] + AAMI_CLASSES["S"]  # N L R e j A a J S
-ALL_BEAT_SYMBOLS = tuple(s for syms in AAMI_CLASSES.values() for s in syms)
-
-#: A detection within this long of an annotated beat matches it (EC57), seconds.
-MATCH_TOLERANCE_S = 0.15
-#: Random negative windows lie at least this far from any annotated beat, seconds.
-RANDOM_MIN_DISTANCE_S = 0.20
-
 #: Bump when the builders change, so stale caches are not reused.
 CACHE_VERSION = 5
 
@@ -110,141 +114,6 @@ def default_cache_dir() -> Path:
         return Path(env)
     return Path(__file__).resolve().parent.parent / "scratch" / "cache"
 
-
-def patient_of(record: str) -> str:
-    """The patient a record belongs to: ``'118e06' -> '118'``, ``'mitdb/101' -> '101'``."""
-    name = str(record).replace("\\", "/").rsplit("/", 1)[-1]
-    if len(name) > 3 and name[:3].isdigit() and name[3] == "e":
-        return name[:3]
-    return name
-
-
-def records_of_patients(records: Iterable[str], patients: Iterable[str]) -> list[str]:
-    """The ``records`` whose patient is in ``patients`` (order kept)."""
-    wanted = {str(p) for p in patients}
-    return [r for r in records if patient_of(r) in wanted]
-
-
-# ---------------------------------------------------------------------------------------------
-# records
-
-
-def find_record(data_dirs: Sequence[str | Path] | str | Path, record: str) -> Path:
-    """Path (without extension) of WFDB ``record`` in ``data_dirs`` (each searched as is and in
-    its ``mitdb/`` and ``nstdb/`` folders). FileNotFoundError when absent."""
-    dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
-    for d in dirs:
-        for sub in ("", "mitdb", "nstdb"):
-            base = Path(d) / sub / record
-            if Path(f"{base}.hea").is_file():
-                return base
-    raise FileNotFoundError(f"record {record!r} not found in {', '.join(map(str, dirs))}")
-
-
-def read_at_rate(path: str | Path, fs: float = MODEL_RATE_HZ) -> tuple[np.ndarray, float]:
-    """The whole recording at ``path`` as float32 ``(n, leads)`` mV at ``fs`` Hz (resampled
-    with :func:`ecgtk.kernels.resample.resample_poly` when needed) and its own rate."""
-    from ecgtk.kernels.resample import resample_poly, resample_ratio
-    from ecgtk.readers import read_recording
-
-    p = Path(path)
-    rec = read_recording(p if p.suffix else Path(f"{p}.hea"))
-    signal = rec.signal
-    if abs(rec.fs - fs) > 1e-9 * fs:
-        up, down = resample_ratio(rec.fs, fs)
-        signal = resample_poly(signal, up, down)
-    return np.ascontiguousarray(signal, dtype=np.float32), float(rec.fs)
-
-
-def to_record_rate(samples: np.ndarray, record_fs: float,
-                   fs: float = MODEL_RATE_HZ) -> np.ndarray:
-    """Positions at the model rate ``fs`` mapped back to the record's own rate."""
-    from ecgtk.kernels.resample import samples_to_rate
-
-    if abs(record_fs - fs) <= 1e-9 * fs:
-        return np.asarray(samples, dtype=np.int64)
-    return samples_to_rate(np.asarray(samples, dtype=np.int64), fs, record_fs)
-
-
-@dataclass
-class RecordData:
-    """One annotated record at the model rate.
-
-    ``samples``/``symbols``: reference beats (AAMI symbols), ``excluded``: ventricular
-    flutter/fibrillation intervals ``(k, 2)``, all at the model rate ``fs``; ``record_fs`` is the
-    file's own rate.
-    """
-
-    name: str
-    signal: np.ndarray
-    samples: np.ndarray
-    symbols: np.ndarray
-    excluded: np.ndarray
-    record_fs: float
-    fs: float = MODEL_RATE_HZ
-
-    @property
-    def patient(self) -> str:
-        return patient_of(self.name)
-
-
-def load_record(data_dirs: Sequence[str | Path] | str | Path, record: str,
-                fs: float = MODEL_RATE_HZ) -> RecordData:
-    """Read ``record`` (signal and ``.atr`` reference) and bring it to ``fs``."""
-    from ecgtk.kernels.resample import samples_to_rate
-
-    base = find_record(data_dirs, record)
-    signal, record_fs = read_at_rate(base, fs)
-    ref = load_reference(base)
-    samples, excluded = ref.samples, ref.excluded
-    if abs(ref.fs - fs) > 1e-9 * fs:
-        samples = samples_to_rate(samples, ref.fs, fs)
-        excluded = samples_to_rate(excluded, ref.fs, fs).reshape(-1, 2)
-    excluded = np.minimum(excluded, len(signal))
-    return RecordData(record, signal, np.asarray(samples, np.int64), np.asarray(ref.symbols),
-                      np.asarray(excluded, np.int64).reshape(-1, 2), record_fs, fs)
-
-
-def array_recording(signal: np.ndarray, fs: float, name: str = "array"):
-    """A :class:`ecgtk.recording.Recording` over an in-memory ``(n, leads)`` mV array."""
-    from ecgtk.recording import Recording
-
-    x = np.asarray(signal, dtype=np.float32)
-    x = x[:, None] if x.ndim == 1 else x
-    return Recording(path=Path(name), record_id=name, fs=float(fs), n_samples=len(x),
-                     lead_names=tuple(f"lead{i + 1}" for i in range(x.shape[1])),
-                     read_samples=lambda a, b: x[a:b])
-
-
-def detector_candidates(signal: np.ndarray, fs: float = MODEL_RATE_HZ) -> np.ndarray:
-    """The R-peak detector's candidates (:func:`ecgtk.detect.detect_beats`) on an array."""
-    from ecgtk.detect import detect_beats
-
-    return detect_beats(array_recording(signal, fs))
-
-
-def _tolerance(fs: float) -> int:
-    return tolerance_samples(MATCH_TOLERANCE_S * fs)
-
-
-def match_candidates(ref: np.ndarray, candidates: np.ndarray, fs: float) -> np.ndarray:
-    """For each candidate, the index of the reference beat it matches, or -1."""
-    out = np.full(len(candidates), -1, dtype=np.int64)
-    ri, ti = match_beats(ref, candidates, _tolerance(fs))
-    out[ti] = ri
-    return out
-
-
-def snap_to_candidates(beats: np.ndarray, candidates: np.ndarray, fs: float,
-                       all_ref: np.ndarray | None = None) -> np.ndarray:
-    """Each of ``beats`` moved to the detector candidate it matches (one-to-one, closest first,
-    within 150 ms), else left where it is. Matching runs over ``all_ref`` (every annotated beat
-    of the record, default ``beats``) so that one candidate never serves two beats."""
-    beats = np.asarray(beats, dtype=np.int64)
-    ref = beats if all_ref is None else np.asarray(all_ref, dtype=np.int64)
-    ri, ti = match_beats(ref, candidates, _tolerance(fs))
-    moved = dict(zip(ref[ri].tolist(), np.asarray(candidates)[ti].tolist(), strict=True))
-    return np.array([moved.get(b, b) for b in beats.tolist()], dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +370,7 @@ def build_ventricular_record(rd: RecordData, seed: int,
     if len(n_idx) > cfg.max_normal:
         n_idx = np.sort(rng.choice(n_idx, cfg.max_normal, replace=False))
     keep = np.sort(np.concatenate([np.flatnonzero((is_v | is_s) & inside), n_idx]))
-    ri, ti = match_beats(rd.samples, cands, _tolerance(rd.fs))
+    ri, ti = match_beats(rd.samples, cands, match_tolerance(rd.fs))
     snapped = rd.samples.copy()
     snapped[ri] = cands[ti]
     found = np.zeros(len(rd.samples), bool)
@@ -574,41 +443,3 @@ def _load_noises(data_dirs) -> dict[str, np.ndarray]:
         out[kind] = load_noise(base.parent, kind)
     return out
 
-
-# ---------------------------------------------------------------------------------------------
-# patient-wise splits
-
-
-def kfold_by_patient(records: Iterable[str], k: int, seed: int = 0) -> list[tuple[list[str],
-                                                                                   list[str]]]:
-    """``k`` folds ``(train_records, test_records)`` with every patient's records on one side.
-
-    Patients are shuffled with ``seed`` and dealt round-robin, so fold sizes differ by at most
-    one patient.
-    """
-    records = list(records)
-    patients = sorted({patient_of(r) for r in records})
-    if not 2 <= k <= len(patients):
-        raise ValueError(f"k={k} folds need 2 <= k <= {len(patients)} patients")
-    order = np.random.default_rng(seed).permutation(len(patients))
-    folds = [[patients[i] for i in order[j::k]] for j in range(k)]
-    out = []
-    for held in folds:
-        test = records_of_patients(records, held)
-        train = [r for r in records if r not in test]
-        out.append((train, test))
-    return out
-
-
-def split_validation(records: Iterable[str], fraction: float = 0.2,
-                     seed: int = 0) -> tuple[list[str], list[str]]:
-    """``(train, validation)`` records, about ``fraction`` of the patients in validation."""
-    records = list(records)
-    patients = sorted({patient_of(r) for r in records})
-    n_val = max(1, int(round(fraction * len(patients))))
-    if n_val >= len(patients):
-        raise ValueError("need at least two patients to split")
-    rng = np.random.default_rng(seed)
-    val_patients = set(rng.choice(patients, n_val, replace=False).tolist())
-    val = records_of_patients(records, val_patients)
-    return [r for r in records if r not in val], val
