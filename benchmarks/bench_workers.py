@@ -30,7 +30,7 @@ def _tile(args: tuple[Path, int, float]) -> None:
 
 
 def bench_workers(records: int, workers: int, device: str, hours: float,
-                  gpu_mem_gb: float) -> dict:
+                  gpu_mem_gb: float, gpu_workers: int | None = None) -> dict:
     """Tile, run, and report (see the module docstring)."""
     import pyarrow.parquet as pq
 
@@ -43,12 +43,15 @@ def bench_workers(records: int, workers: int, device: str, hours: float,
         with GpuMemoryPeak(0.1) as gpu:
             rc = subprocess.run([sys.executable, "-m", "ecgtk", "run", str(archive), "--out",
                                  str(out), "--workers", str(workers), "--device", device,
-                                 "--gpu-mem-gb", str(gpu_mem_gb), "--quiet"]).returncode
+                                 "--gpu-mem-gb", str(gpu_mem_gb), "--quiet",
+                                 *(["--gpu-workers", str(gpu_workers)] if gpu_workers is not None
+                                   else [])]).returncode
         wall = time.perf_counter() - started
         rows = pq.read_table(out / "records").to_pylist()
     seconds = sorted(r["seconds"] for r in rows)
     return {"recordings": records, "hours_each": hours, "workers": workers, "device": device,
-            "gpu_mem_gb_per_worker": gpu_mem_gb, "exit_code": rc, "wall_s": round(wall, 1),
+            "gpu_mem_gb_per_worker": gpu_mem_gb, "gpu_workers": gpu_workers, "exit_code": rc,
+            "wall_s": round(wall, 1),
             "recordings_per_hour": round(records * 3600 / wall, 1),
             "per_recording_seconds_median": seconds[len(seconds) // 2],
             "peak_gpu_mb_all_processes": gpu.peak_mb,
@@ -62,10 +65,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--gpu-mem-gb", type=float, default=6.0)
+    parser.add_argument("--gpu-workers", type=int, default=None,
+                        help="only this many workers use the GPU (ecgtk run --gpu-workers)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     result = bench_workers(args.records, args.workers, args.device, args.hours,
-                           args.gpu_mem_gb)
+                           args.gpu_mem_gb, args.gpu_workers)
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -215,3 +215,26 @@ def test_kill_9_mid_run_then_resume_completes_each_recording_once(tmp_path):
     assert not list(out.rglob(".*tmp*"))
     beats = ds.dataset(out / "beats").to_table()
     assert beats.num_rows == sum(r["n_beats"] for r in records)
+
+
+def test_gpu_workers_beyond_the_count_use_the_cpu(monkeypatch):
+    import multiprocessing
+
+    from ecgtk import runner
+
+    slots = multiprocessing.get_context("spawn").Value("i", 0)
+    monkeypatch.setattr(runner, "_WORKER_DEVICE", None)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):  # _init_worker sets them: restore after the test
+        monkeypatch.setenv(name, "2")
+    runner._init_worker(slots, gpu_workers=1)
+    assert runner._WORKER_DEVICE is None  # the first worker keeps the asked device
+    runner._init_worker(slots, gpu_workers=1)
+    assert runner._WORKER_DEVICE == "cpu" and slots.value == 2
+
+
+def test_run_with_gpu_workers_option(tmp_path):
+    result = run("--out", str(tmp_path / "out"), "--workers", "2", "--gpu-workers", "1",
+                 "--device", "auto", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "out" / "records").glob("*.parquet"))) == 3

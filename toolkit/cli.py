@@ -70,6 +70,12 @@ def run(
     gpu_mem_gb: Annotated[float, typer.Option(
         help="GPU memory cap per worker for ONNX Runtime's CUDA provider, in GB.",
         min=0.1)] = 6.0,
+    gpu_workers: Annotated[int | None, typer.Option(
+        help="Local engine with --device cuda/auto: only this many workers run the models on "
+        "the GPU, the others on the CPU. Each GPU worker holds its own CUDA context (about "
+        "1.4 GB on an H100) besides --gpu-mem-gb; e.g. --workers 16 --gpu-workers 3 "
+        "--gpu-mem-gb 0.5 stays under 6 GB. Default: every worker.", min=0,
+        show_default=False)] = None,
     batch_size: Annotated[int, typer.Option(
         help="Windows per model call. 256 is fastest on CPU (activations stay in cache); "
         "on a GPU larger batches (1024) keep it busier.", min=1)] = 256,
@@ -135,6 +141,7 @@ def run(
             console.print(f"{len(sources)} recordings, {local_workers} worker(s), models on "
                           f"{', '.join(providers)}", highlight=False)
         results = show_run(run_archive(sources, out, workers=local_workers, force=force,
+                                       gpu_workers=gpu_workers,
                                        settings=settings), len(sources), console, quiet)
     if not quiet:
         console.print(summary_table(results, out, time.perf_counter() - started))

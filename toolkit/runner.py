@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,8 +94,15 @@ def remove_stale_temporaries(out_dir: Path) -> int:
 _MODELS: dict[ModelSettings, BeatModels] = {}
 
 
+#: The device this worker process's models use instead of ``settings.device`` (None: as
+#: asked); set by :func:`_init_worker` in workers beyond ``gpu_workers``.
+_WORKER_DEVICE: str | None = None
+
+
 def models_for(settings: ModelSettings) -> BeatModels:
     """The models of this process for ``settings``, loaded on first use (once per worker)."""
+    if _WORKER_DEVICE is not None:
+        settings = replace(settings, device=_WORKER_DEVICE)
     if settings not in _MODELS:
         _MODELS[settings] = BeatModels(settings)
     return _MODELS[settings]
@@ -211,18 +218,30 @@ def prepare_run(sources: list[Source], out_dir: Path,
     return todo, skipped
 
 
-def _init_worker() -> None:
-    """Each worker process computes on one thread: workers, not threads, share the cores."""
+def _init_worker(slots=None, gpu_workers: int | None = None) -> None:
+    """Each worker process computes on one thread: workers, not threads, share the cores.
+    With ``gpu_workers``, the workers started after the first ``gpu_workers`` (counted in the
+    shared ``slots``) run their models on the CPU."""
+    global _WORKER_DEVICE
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                  "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"
+    if slots is not None and gpu_workers is not None:
+        with slots.get_lock():
+            slot = slots.value
+            slots.value += 1
+        if slot >= gpu_workers:
+            _WORKER_DEVICE = "cpu"
 
 
 def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: bool = False,
-                settings: ModelSettings | None = None) -> Iterator[RecordResult]:
+                settings: ModelSettings | None = None,
+                gpu_workers: int | None = None) -> Iterator[RecordResult]:
     """Process every source not already done (all of them with ``force``), yielding each
     result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes,
-    each with its own model sessions."""
+    each with its own model sessions; with ``gpu_workers``, only that many of them run the
+    models on ``settings.device`` (each GPU process holds its own CUDA context), the others on
+    the CPU."""
     settings = settings or ModelSettings()
     todo, skipped = prepare_run(sources, out_dir, force)
     yield from skipped
@@ -231,8 +250,9 @@ def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: b
             yield process_source(source, out_dir, settings)
         return
     context = get_context("spawn")  # no fork: ONNX Runtime and threads don't survive it
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_init_worker) as pool:
+    slots = context.Value("i", 0) if gpu_workers is not None else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=(slots, gpu_workers)) as pool:
         futures = [pool.submit(process_source, source, out_dir, settings) for source in todo]
         for future in as_completed(futures):
             yield future.result()
