@@ -4,12 +4,21 @@ module itself)."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ecgtk.archive import sample_archive
 from ecgtk.detect import detect_beats
+from ecgtk.export.records import (
+    ALL_RECORDS,
+    NSTDB_RECORDS,
+    patient_of,
+    records_of_patients,
+    split_validation,
+)
 from ecgtk.inputs import (
     CONTEXT_KIND,
     channel_names,
@@ -19,6 +28,8 @@ from ecgtk.inputs import (
 )
 from ecgtk.readers import read_recording
 
+#: nstdb noise-stress copies of a record: 118e06, 119e_6, ...
+_NSTDB_NAME = re.compile(r"^\d{3}e(\d\d|_\d)$")
 #: Model input length (samples at 360 Hz) -> model kind.
 KIND_OF_LENGTH = {100: "beat", 300: "ventricular"}
 
@@ -81,3 +92,52 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False) -> d
         graph = out_path.with_name(f"{out_path.stem}_gradcam.onnx")
         report["gradcam"] = export_gradcam_onnx(keras_path, graph, windows[:64])
     return report
+
+
+def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
+    """Annotated WFDB records (``.hea`` with ``.atr``) in ``data_dirs`` and their ``mitdb/`` and
+    ``nstdb/`` folders. Model 2 leaves out the nstdb noisy copies (``118e06`` ...), which
+    repeat the beats of ``118``/``119``; model 1 uses them."""
+    found: list[str] = []
+    for d in data_dirs:
+        for sub in ("", "mitdb", "nstdb"):
+            folder = Path(d) / sub
+            if not folder.is_dir():
+                continue
+            for hea in sorted(folder.glob("*.hea")):
+                name = hea.stem
+                if not hea.with_suffix(".atr").is_file() or name in found:
+                    continue
+                if kind == "ventricular" and _NSTDB_NAME.match(name):
+                    continue
+                found.append(name)
+    order = {r: i for i, r in enumerate(ALL_RECORDS + NSTDB_RECORDS)}
+    return sorted(found, key=lambda r: (order.get(r, len(order)), r))
+
+
+def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | None,
+                  epochs: int, val_records: list[str] | None) -> Path:
+    """What ``ecgtk train`` runs: train ``kind`` on every annotated record in ``data_dirs``.
+
+    Validation (early stopping, threshold) uses ``val_records`` -- with every other record of
+    the same patients -- or, when ``None``, a seeded 20 % of the patients. Returns the
+    ``.keras`` path in ``out_dir`` (``<kind>.keras``, with ``<kind>.train.json`` beside it).
+    """
+    from ecgtk.export.train import KINDS, train_model
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    records = discover_records(data_dirs, kind)
+    if not records:
+        raise FileNotFoundError(f"no annotated WFDB records in {', '.join(map(str, data_dirs))}")
+    if val_records:
+        missing = [r for r in val_records if r not in records]
+        if missing:
+            raise ValueError(f"validation records not found: {', '.join(missing)}")
+        val = records_of_patients(records, {patient_of(r) for r in val_records})
+        train = [r for r in records if r not in val]
+    else:
+        train, val = split_validation(records, 0.2, seed=0)
+    if not train:
+        raise ValueError("no training records left after taking the validation records")
+    return train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,11 +34,8 @@ import numpy as np
 
 from ecgtk.export.augment import AugmentConfig, augment
 from ecgtk.export.dataset import (
-    ALL_RECORDS,
-    NSTDB_RECORDS,
     WindowSet,
     build_windows,
-    split_validation,
 )
 from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, leads_of_context_input
 
@@ -50,9 +46,7 @@ __all__ = [
     "TrainSettings",
     "choose_threshold",
     "configure_tensorflow",
-    "discover_records",
     "predict_proba",
-    "train_command",
     "train_model",
     "train_windows",
 ]
@@ -77,7 +71,6 @@ DEFAULT_MONITOR = {"beat": "val_loss", "ventricular": "val_loss"}
 HEAD_EPOCH_SHARE = 1 / 3
 HEAD_LR = 1e-3
 FINE_TUNE_LR = 1e-4
-_NSTDB_NAME = re.compile(r"^\d{3}e(\d\d|_\d)$")
 
 
 @dataclass
@@ -422,52 +415,3 @@ def train_model(kind: str, train_records: Sequence[str], val_records: Sequence[s
     path, _ = train_windows(kind, train, val, out_dir, init=init, epochs=epochs, seed=seed,
                             settings=settings, extra_info=data)
     return path
-
-
-def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
-    """Annotated WFDB records (``.hea`` with ``.atr``) in ``data_dirs`` and their ``mitdb/`` and
-    ``nstdb/`` folders. Model 2 leaves out the nstdb noisy copies (``118e06`` ...), which
-    repeat the beats of ``118``/``119``; model 1 uses them."""
-    found: list[str] = []
-    for d in data_dirs:
-        for sub in ("", "mitdb", "nstdb"):
-            folder = Path(d) / sub
-            if not folder.is_dir():
-                continue
-            for hea in sorted(folder.glob("*.hea")):
-                name = hea.stem
-                if not hea.with_suffix(".atr").is_file() or name in found:
-                    continue
-                if kind == "ventricular" and _NSTDB_NAME.match(name):
-                    continue
-                found.append(name)
-    order = {r: i for i, r in enumerate(ALL_RECORDS + NSTDB_RECORDS)}
-    return sorted(found, key=lambda r: (order.get(r, len(order)), r))
-
-
-def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | None,
-                  epochs: int, val_records: list[str] | None) -> Path:
-    """What ``ecgtk train`` runs: train ``kind`` on every annotated record in ``data_dirs``.
-
-    Validation (early stopping, threshold) uses ``val_records`` -- with every other record of
-    the same patients -- or, when ``None``, a seeded 20 % of the patients. Returns the
-    ``.keras`` path in ``out_dir`` (``<kind>.keras``, with ``<kind>.train.json`` beside it).
-    """
-    from ecgtk.export.dataset import patient_of, records_of_patients
-
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    records = discover_records(data_dirs, kind)
-    if not records:
-        raise FileNotFoundError(f"no annotated WFDB records in {', '.join(map(str, data_dirs))}")
-    if val_records:
-        missing = [r for r in val_records if r not in records]
-        if missing:
-            raise ValueError(f"validation records not found: {', '.join(missing)}")
-        val = records_of_patients(records, {patient_of(r) for r in val_records})
-        train = [r for r in records if r not in val]
-    else:
-        train, val = split_validation(records, 0.2, seed=0)
-    if not train:
-        raise ValueError("no training records left after taking the validation records")
-    return train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
+from ecgtk.export import commands  # noqa: E402
 from ecgtk.export import train as tr  # noqa: E402
 from ecgtk.export.dataset import WindowSet  # noqa: E402
 
@@ -107,16 +108,16 @@ def test_train_model_refuses_shared_patients(tmp_path, data_dir):
 
 
 def test_discover_records(data_dir):
-    assert tr.discover_records([data_dir], "beat") == ["101", "119", "208"]
+    assert commands.discover_records([data_dir], "beat") == ["101", "119", "208"]
 
 
 def test_train_command_writes_keras(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(tr, "DEFAULT_LEADS", {"beat": 1, "ventricular": 1})
-    path = tr.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["208"])
+    path = commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["208"])
     assert path == tmp_path / "out" / "beat.keras" and path.is_file()
     info = json.loads((tmp_path / "out" / "beat.train.json").read_text())
     assert info["val_records"] == ["208"] and info["train_records"] == ["101", "119"]
     assert any((tmp_path / "cache").iterdir())
     with pytest.raises(ValueError, match="not found"):
-        tr.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["999"])
+        commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["999"])

@@ -191,7 +191,7 @@ def train(
     Example: ecgtk train ventricular --data /data/mitdb --out mine --init ventricular.keras
     """
     try:
-        from ecgtk.export.train import train_command
+        from ecgtk.export.commands import train_command
     except ImportError:
         _fail("training needs TensorFlow: pip install 'ecgtk[train]'", code=1)
     if kind not in ("beat", "ventricular"):
