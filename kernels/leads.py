@@ -10,14 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-
-def _running_median(values: np.ndarray, size: int) -> np.ndarray:
-    """Median over ``size`` neighbouring rows (edges use the nearest rows), per column."""
-    half = size // 2
-    padded = np.concatenate([np.repeat(values[:1], half, 0), values,
-                             np.repeat(values[-1:], half, 0)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0)
-    return np.median(windows, axis=-1)
+from ecgtk.kernels.windows import running_median
 
 
 def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: float,
@@ -40,8 +33,8 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
                                               np.ascontiguousarray(unusable), block,
                                               int(lead_in), max(1, block // 100))
     size = min(level_blocks, len(maxima)) | 1
-    level = _running_median(maxima, size)
-    noise = _running_median(medians, size)
+    level = running_median(maxima, size)
+    noise = running_median(medians, size)
     weight = np.clip(level / (noise + 1e-12) - min_snr, 0, None) ** 2
     weight[(bad_share > 0.5) | (level <= 1e-9)] = 0.0
     total = weight.sum(axis=1, keepdims=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgtk.kernels.normalise import normalise_windows, qrs_scale
-from ecgtk.kernels.windows import slice_windows
+from ecgtk.kernels.windows import running_median, slice_windows
 
 #: Sampling rate both models are trained at, Hz.
 MODEL_RATE_HZ = 360.0
@@ -94,14 +94,11 @@ def rr_context(centres: np.ndarray, candidates: np.ndarray, fs: float = MODEL_RA
     out = np.zeros((len(centres), 2), dtype=np.float32)
     if len(cands) < 3 or len(centres) == 0:
         return out
-    rr = np.diff(cands).astype(np.float64)
-    padded = np.pad(rr, neighbours, mode="edge")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1),
-                      axis=1)
+    local = running_median(np.diff(cands).astype(np.float64), 2 * neighbours + 1)
     gap = int(round(REFRACTORY_S * fs))
     before = np.searchsorted(cands, centres - gap, side="right") - 1
     after = np.searchsorted(cands, centres + gap, side="left")
-    where = np.clip(np.searchsorted(cands, centres) - 1, 0, len(rr) - 1)
+    where = np.clip(np.searchsorted(cands, centres) - 1, 0, len(local) - 1)
     for column, neighbour, ok in ((0, before, before >= 0), (1, after, after < len(cands))):
         interval = np.abs(centres[ok] - cands[neighbour[ok]]).astype(np.float64)
         ratio = np.log(np.maximum(interval, 1.0) / local[where[ok]])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtk.kernels.windows import running_median
 from ecgtk.templates import zscore_rows
 
 
@@ -77,9 +78,7 @@ def rr_ratio(samples: np.ndarray, neighbours: int) -> np.ndarray:
         return np.ones(len(samples))
     rr = np.diff(samples)
     rr = np.concatenate([rr[:1], rr])
-    padded = np.pad(rr, neighbours, mode="edge")
-    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1)
-    return rr / np.median(window, axis=1)
+    return rr / running_median(rr, 2 * neighbours + 1)
 
 
 def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np.ndarray,
