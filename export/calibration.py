@@ -35,10 +35,11 @@ NON_VENTRICULAR = set("NLRejAaJS")
 REVIEW_SHARE = 0.05
 
 
-def fold_passes(fold_dir: Path, record: str, signal: np.ndarray, candidates: np.ndarray,
-                fs: float, passes: int) -> np.ndarray:
-    """``(n_candidates, passes)`` Monte-Carlo dropout probabilities of the fold's model 2,
-    cached in ``fold_dir/passes_<record>.npz``."""
+def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int,
+                data: list[Path]) -> np.ndarray:
+    """``(n_candidates, passes)`` Monte-Carlo dropout probabilities of the fold's model 2 for
+    the record's ``candidates`` (at the model rate), cached in ``fold_dir/passes_<record>.npz``;
+    the record is read from ``data`` only when the cache misses."""
     cache = fold_dir / f"passes_{record}.npz"
     if cache.is_file():
         with np.load(cache) as stored:
@@ -46,12 +47,14 @@ def fold_passes(fold_dir: Path, record: str, signal: np.ndarray, candidates: np.
                 return stored["p_passes"]
     from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
     from ecgtk.export.onnx_export import load_keras_model
+    from ecgtk.export.records import load_record
     from ecgtk.inputs import VENTRICULAR_WINDOW, leads_of_context_input, ventricular_inputs
 
+    rd = load_record(data, record)
     model = load_keras_model(fold_dir / "ventricular.keras")
     leads = leads_of_context_input(model.input_shape[-1])
-    windows = ventricular_inputs(signal[:, :leads], candidates, *VENTRICULAR_WINDOW,
-                                 candidates, fs=fs)
+    windows = ventricular_inputs(rd.signal[:, :leads], candidates, *VENTRICULAR_WINDOW,
+                                 candidates, fs=rd.fs)
     _, rate, kernel, _ = head_of(model)
     out = keras_passes(model, windows, dropout_masks(kernel.shape[0], rate, passes,
                                                      DEFAULT_SEED))
@@ -63,14 +66,13 @@ def record_rows(data: list[Path], fold_dir: Path, record: str, thresholds: dict,
                 passes: int) -> dict:
     """One held-out record: labelled beats with p, passes, and the pipeline's call."""
     from ecgtk.benchmarks.validation_eval import record_features
-    from ecgtk.export.dataset import load_record
     from ecgtk.scoring import match_beats
     from ecgtk.validation import ValidationRules, validate_calls
 
-    f = record_features(data, record, fold_dir / f"probs_{record}.npz")
-    rd = load_record(data, record)
-    p_passes = fold_passes(fold_dir, record, rd.signal, np.load(
-        fold_dir / f"probs_{record}.npz")["candidates"], rd.fs, passes)
+    npz = fold_dir / f"probs_{record}.npz"
+    f = record_features(data, record, npz)
+    with np.load(npz) as probs:
+        p_passes = fold_passes(fold_dir, record, probs["candidates"], passes, data)
     labels = np.where(f["p_beat"] < thresholds["beat"], "artefact",
                       np.where(f["p_ventricular"] >= thresholds["ventricular"], "V", "N"))
     labels, _ = validate_calls(labels.astype(object), f["p_ventricular"], f["morphology"],
