@@ -94,14 +94,6 @@ def call_recording(recording: Recording, models: BeatModels,
     return merge_calls(parts)
 
 
-def label_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
-                rules: ValidationRules = DEFAULT_RULES,
-                clock: StageClock = NO_CLOCK) -> np.ndarray:
-    """``N``/``V``/``artefact`` per candidate: the models' calls, then the validation rules
-    (see :func:`ecgtk.classify.classify_calls`)."""
-    return classify_calls(samples, calls, ventricular_threshold, rules, clock=clock).labels
-
-
 def analyse_recording(recording: Recording, models: BeatModels,
                       clock: StageClock = NO_CLOCK,
                       rules: ValidationRules = DEFAULT_RULES) -> Analysis:

@@ -38,6 +38,18 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
+def label_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
+                rules: ValidationRules | None = None,
+                clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, dict[str, int]]:
+    """``N``/``V``/``artefact`` per candidate (model 1, then model 2 at
+    ``ventricular_threshold``, then the validation rules) and the calls each rule changed."""
+    labels = np.where(~calls.is_beat, "artefact",
+                      np.where(calls.p_ventricular >= ventricular_threshold, "V", "N"))
+    with clock.stage("validation"):
+        return validate_calls(labels.astype(object), calls.p_ventricular, calls.morphology,
+                              calls.amplitude, rules or ValidationRules(), samples)
+
+
 def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
                    rules: ValidationRules | None = None,
                    calibration: tuple[float, float] | None = None,
@@ -47,12 +59,8 @@ def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold
     ``calls``. ``ventricular_threshold`` applies to model 2's own probability; ``calibration``
     (Platt ``(a, b)``, None: none) maps it to the reported ``p_ventricular``;
     ``review_threshold`` None marks no beat for review."""
-    rules = rules or ValidationRules()
-    labels = np.where(~calls.is_beat, "artefact",
-                      np.where(calls.p_ventricular >= ventricular_threshold, "V", "N"))
+    labels, changed = label_calls(samples, calls, ventricular_threshold, rules, clock)
     with clock.stage("validation"):
-        labels, changed = validate_calls(labels.astype(object), calls.p_ventricular,
-                                         calls.morphology, calls.amplitude, rules, samples)
         beat = labels != "artefact"
         p_ventricular = np.where(beat, calibrate(calls.p_ventricular, calibration), np.nan)
         uncertainty = np.where(beat, dropout_spread(calls.p_passes), np.nan).astype(np.float32)
