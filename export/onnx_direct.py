@@ -8,7 +8,8 @@ channels-first from the first node to the LSTM (shapes for ``conv_rank=1``; with
 ``conv_rank=2`` every trunk tensor has a unit axis, ``(N, C, 1, L)``, see below):
 
 ``window (N, L, C)`` -> one ``Transpose`` to ``(N, C, L)``
-  -> stem ``Conv`` (BatchNorm folded into its weights and bias) -> ``Relu``
+  -> stem ``Conv`` (strided if the model's stem is; BatchNorm folded into its weights and
+     bias) -> ``Relu``
   -> per residual block: ``[depthwise Conv (group=C) -> pointwise Conv (BatchNorm folded)
      -> Relu] x 2``, plus the skip (``1x1 Conv`` with bias where the channel count changes),
      ``Add``, ``MaxPool`` (kernel 2, stride 2, floors odd lengths as Keras' ``'valid'`` pool)
@@ -31,9 +32,10 @@ the generic im2col path instead, about as slow as tf2onnx's graph (depthwise con
 especially); measured in :mod:`ecgtk.benchmarks.bench_onnx_graph`.
 
 Everything is float32; the batch axis is dynamic. Only layer configurations the architecture
-uses are supported (stride 1, 'same'/'valid' padding, linear conv activations, tanh/sigmoid
-LSTM): anything else raises ValueError rather than export a wrong graph. The export's parity
-check against Keras (:func:`ecgtk.export.onnx_export.export_onnx`) is what proves the graph.
+uses are supported (stride 1 outside the stem, 'same'/'valid' padding, linear conv
+activations, tanh/sigmoid LSTM): anything else raises ValueError rather than export a wrong
+graph. The export's parity check against Keras (:func:`ecgtk.export.onnx_export.export_onnx`)
+is what proves the graph.
 """
 
 from __future__ import annotations
@@ -126,15 +128,25 @@ def _fold(weight: np.ndarray, bias: np.ndarray | None,
     return weight * scale[:, None, None], bias * scale + shift
 
 
-def _conv_pads(layer, kernel: int) -> list[int]:
-    """ONNX ``pads`` ``[left, right]`` of a stride-1 Keras conv layer: none for 'valid',
-    ``dilation * (kernel - 1)`` in all for 'same' (TF puts the odd one on the right)."""
+def _conv_pads(layer, kernel: int, length: int | None = None) -> list[int]:
+    """ONNX ``pads`` ``[left, right]`` of a Keras conv layer: none for 'valid'; for 'same'
+    TensorFlow's rule, the odd one on the right: ``dilation * (kernel - 1)`` in all at stride
+    1, and at stride ``s`` (input ``length`` samples, static) whatever makes
+    ``ceil(length / s)`` outputs."""
     if layer.padding == "valid":
         return [0, 0]
     if layer.padding != "same":
         raise ValueError(f"direct ONNX export: layer {layer.name!r} has padding "
                          f"{layer.padding!r}, only 'same' and 'valid' are supported")
-    total = layer.dilation_rate[0] * (kernel - 1)
+    span = layer.dilation_rate[0] * (kernel - 1) + 1
+    stride = layer.strides[0]
+    if stride == 1:
+        total = span - 1
+    elif length is None:
+        raise ValueError(f"direct ONNX export: strided layer {layer.name!r} needs a static "
+                         f"input length")
+    else:
+        total = max((-(-length // stride) - 1) * stride + span - length, 0)
     return [total // 2, total - total // 2]
 
 
@@ -142,26 +154,27 @@ def _conv_pads(layer, kernel: int) -> list[int]:
 
 
 def _conv(g: _Graph, x: str, weight: np.ndarray, bias: np.ndarray | None, *, hint: str,
-          pads: list[int], dilation: int = 1, group: int = 1) -> str:
+          pads: list[int], dilation: int = 1, group: int = 1, stride: int = 1) -> str:
     """``Conv`` along the length axis: ``weight (Cout, Cin / group, K)``, ``bias (Cout,)`` or
-    None, ``pads`` ``[left, right]``, stride 1."""
+    None, ``pads`` ``[left, right]``."""
     cout, cin, k = weight.shape
     inputs = [x, g.const(f"{hint}/W", weight.reshape(cout, cin, *g.spatial([k], 1)))]
     if bias is not None:
         inputs.append(g.const(f"{hint}/B", bias))
     return g.op("Conv", inputs, hint, kernel_shape=g.spatial([k], 1), group=group,
                 pads=g.spatial([pads[0]], 0) + g.spatial([pads[1]], 0),
-                dilations=g.spatial([dilation], 1), strides=g.spatial([1], 1))
+                dilations=g.spatial([dilation], 1), strides=g.spatial([stride], 1))
 
 
-def _keras_conv(g: _Graph, x: str, layer, batchnorm=None) -> str:
-    """A Keras ``Conv1D`` (with a following BatchNorm folded in) on ``(N, C, L)``."""
-    _require(layer, strides=(1,), data_format="channels_last", groups=1, activation="linear")
+def _keras_conv(g: _Graph, x: str, layer, batchnorm=None, length: int | None = None) -> str:
+    """A Keras ``Conv1D`` (with a following BatchNorm folded in) on ``(N, C, L)``; a strided
+    one needs its static input ``length`` (samples) for TensorFlow's 'same' padding."""
+    _require(layer, data_format="channels_last", groups=1, activation="linear")
     kernel = np.asarray(layer.kernel, np.float64).transpose(2, 1, 0)  # (K, Ci, Co) -> (Co, Ci, K)
     bias = np.asarray(layer.bias) if layer.use_bias else None
     weight, bias = _fold(kernel, bias, batchnorm)
     return _conv(g, x, weight, bias, hint=layer.name, dilation=layer.dilation_rate[0],
-                 pads=_conv_pads(layer, weight.shape[2]))
+                 pads=_conv_pads(layer, weight.shape[2], length), stride=layer.strides[0])
 
 
 def _keras_separable_conv(g: _Graph, x: str, layer, batchnorm) -> str:
@@ -200,7 +213,8 @@ def _has_layer(model, name: str) -> bool:
 def _trunk(g: _Graph, model, x: str) -> str:
     """Stem and residual blocks on ``(N, C, L)``; returns ``(N, C', L // 2**blocks)`` (with
     ``conv_rank=2`` a unit axis before the length on both)."""
-    x = _keras_conv(g, x, model.get_layer("stem_conv"), model.get_layer("stem_bn"))
+    x = _keras_conv(g, x, model.get_layer("stem_conv"), model.get_layer("stem_bn"),
+                    length=model.input_shape[1])
     x = _relu(g, x, model.get_layer("stem_relu"))
     index = 1
     while _has_layer(model, f"block{index}_sepconv1"):

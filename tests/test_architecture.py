@@ -98,3 +98,15 @@ def test_clone_for_export_same_outputs():
 def test_rejects_too_short_windows():
     with pytest.raises(ValueError, match="too short"):
         build_model(3, 1, **TINY)
+    with pytest.raises(ValueError, match="stem stride 2"):
+        build_model(7, 1, stem_stride=2, **TINY)
+    with pytest.raises(ValueError, match="stem_stride"):
+        build_model(100, 1, stem_stride=0, **TINY)
+
+
+def test_strided_stem_shortens_the_sequence_not_the_parameters():
+    """Stride 2 halves the steps the trunk and the BiLSTM run on; the weights stay the same."""
+    plain, strided = build_model(300, 6), build_model(300, 6, stem_stride=2)
+    assert strided.count_params() == plain.count_params()
+    assert plain.get_layer("bilstm").output.shape[1] == 37
+    assert strided.get_layer("bilstm").output.shape[1] == 18

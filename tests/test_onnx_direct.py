@@ -86,6 +86,18 @@ def test_odd_lengths_and_even_kernels_match_keras():
     np.testing.assert_allclose(got, np.asarray(model(windows, training=False)), atol=1e-5)
 
 
+@pytest.mark.parametrize("length,stride,kernel", [(300, 2, 7), (301, 2, 7), (100, 3, 6),
+                                                  (299, 2, 4)])
+def test_strided_stem_matches_keras(length, stride, kernel):
+    """A strided stem: TensorFlow's 'same' padding at stride s depends on the input length
+    (odd and even), and the trunk then runs on ceil(length / s) steps."""
+    model = perturbed(build_model(length, 2, stem_stride=stride, stem_kernel=kernel, **TINY))
+    assert model.get_layer("stem_conv").output.shape[1] == -(-length // stride)
+    windows = windows_for(length, 2)
+    got = cpu_session(build_onnx(model).SerializeToString()).run(None, {"window": windows})[0]
+    np.testing.assert_allclose(got, np.asarray(model(windows, training=False)), atol=1e-5)
+
+
 def test_default_size_model_with_passes():
     model = perturbed(build_model(300, 6), seed=3)
     windows = windows_for(300, 6, n=32)

@@ -152,3 +152,21 @@ def test_workers_with_other_models_stop_the_run_clearly(archive, local_ray, tmp_
         list(run_archive_ray(find_recordings(archive, glob="119.hea"), tmp_path / "out"))
     assert not list((tmp_path / "out" / "records").iterdir())
 
+
+
+def test_an_address_where_nothing_answers_fails_at_once(archive, tmp_path):
+    """A wrong --address is a usage error within seconds (Ray itself retries for minutes)."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["run", str(archive), "--out", str(tmp_path / "out"),
+                                      "--engine", "ray", "--address", f"127.0.0.1:{port}"])
+    assert result.exit_code == 1
+    assert f"cannot reach Ray at 127.0.0.1:{port}" in result.output
+    assert time.monotonic() - started < 30
+    result = CliRunner().invoke(app, ["run", str(archive), "--out", str(tmp_path / "out"),
+                                      "--engine", "ray", "--address", "my-cluster"])
+    assert result.exit_code == 1 and "not HOST:PORT" in result.output

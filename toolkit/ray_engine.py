@@ -25,6 +25,7 @@ Ray is optional (``pip install 'ecgtk[ray]'``) and imported only here, only when
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -107,6 +108,28 @@ def plan_resources(cluster: Mapping[str, float], device: str, workers: int | Non
     return RayPlan("cpu", max(1, min(int(cpus), cap)), 0.0, 1.0, False, cpus, gpus)
 
 
+#: Seconds to wait for a TCP answer from a Ray address before giving up on it.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise :class:`RayEngineError` at once when nothing answers at a ``HOST:PORT`` or
+    ``ray://HOST:PORT`` address (Ray itself would retry for minutes). ``None``, ``auto`` and
+    ``local`` are left to Ray."""
+    if address is None or address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayEngineError(f"--address {address!r} is not HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise RayEngineError(
+            f"cannot reach Ray at {address}: nothing answers there ({error}). Start the "
+            f"cluster there (ray start --head) or fix --address.") from error
+
+
 @contextmanager
 def connected(ray: ModuleType, address: str | None) -> Iterator[None]:
     """Ray connected for the block: to ``address`` (``auto``, ``HOST:PORT``, ``ray://...``),
@@ -115,6 +138,7 @@ def connected(ray: ModuleType, address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    check_reachable(address)
     options = {"include_dashboard": False} if address is None else {}
     try:
         ray.init(address=address, logging_level=logging.WARNING, **options)
