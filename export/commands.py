@@ -49,19 +49,46 @@ def sample_windows(before: int, after: int, n_leads: int, limit: int = 512,
     return windows[pick]
 
 
-def export_command(keras_path: Path, out_path: Path, gradcam: bool = False) -> dict:
+def read_calibration(path: Path) -> dict:
+    """A calibration report (``python -m ecgtk.export.calibration --json FILE``): checks that
+    it has the Platt ``a``, ``b`` and the ``review_threshold`` export needs."""
+    try:
+        report = json.loads(Path(path).read_text())
+        a, b = float(report["platt"]["a"]), float(report["platt"]["b"])
+        review = float(report["review_threshold"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a calibration report with platt.a, platt.b and "
+                         f"review_threshold (python -m ecgtk.export.calibration --json FILE "
+                         f"writes one): {error}") from error
+    if not (np.isfinite([a, b, review]).all() and a > 0 and review >= 0):
+        raise ValueError(f"{path}: calibration a={a}, b={b}, review_threshold={review} is not "
+                         "usable (need a > 0, review_threshold >= 0)")
+    return {"platt": {"a": a, "b": b}, "review_threshold": review}
+
+
+def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
+                   calibration: dict | None = None) -> dict:
     """Export a trained ``.keras`` model to ONNX with the metadata ecgtk reads at run time.
 
     The kind (beat or ventricular) follows from the input length; the decision threshold and
     training facts come from ``<name>.train.json`` beside the model when present (written by
     ``ecgtk train``), else 0.5. Parity with Keras is checked on real windows of the shipped
     sample. ``gradcam`` also writes ``<out>_gradcam.onnx`` for ``ecgtk explain``.
+    ``calibration`` (:func:`read_calibration`, ventricular models only) puts the Platt
+    calibration and review threshold in the metadata; without it ``ecgtk run`` reports the
+    raw probability and marks no beat for review.
     """
     import keras
 
     from ecgtk.export.gradcam import export_gradcam_onnx
     from ecgtk.export.onnx_export import export_onnx, load_keras_model
-    from ecgtk.export.reproduce import DESCRIPTIONS, MC_PASSES, MODEL_VERSION, TRAINING_DATA
+    from ecgtk.export.reproduce import (
+        DESCRIPTIONS,
+        MC_PASSES,
+        MODEL_VERSION,
+        TRAINING_DATA,
+        calibration_metadata,
+    )
     from ecgtk.export.train import CLASSES
 
     model = load_keras_model(keras_path)
@@ -70,6 +97,8 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False) -> d
         raise ValueError(f"{keras_path}: input length {length} is neither 100 (beat model) "
                          "nor 300 (ventricular model)")
     kind = KIND_OF_LENGTH[length]
+    if calibration and kind != "ventricular":
+        raise ValueError(f"{keras_path}: a calibration applies to ventricular models only")
     facts_path = keras_path.with_name(f"{keras_path.stem}.train.json")
     facts = json.loads(facts_path.read_text()) if facts_path.is_file() else {}
     threshold = (facts.get("threshold") or {}).get("threshold", 0.5)
@@ -84,10 +113,12 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False) -> d
         "context": CONTEXT_KIND if context else "",
         "decision_threshold": threshold, "normalisation": "ecgtk.inputs.model_windows",
         "training_data": facts.get("training_data", TRAINING_DATA[kind]),
+        **calibration_metadata(calibration),
     }
     keras.backend.clear_session()
     report = export_onnx(keras_path, out_path, metadata=metadata, parity_windows=windows,
                          mc_passes=MC_PASSES[kind])
+    report["kind"] = kind
     if gradcam:
         graph = out_path.with_name(f"{out_path.stem}_gradcam.onnx")
         report["gradcam"] = export_gradcam_onnx(keras_path, graph, windows[:64])

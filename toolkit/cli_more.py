@@ -210,6 +210,11 @@ def export_model(
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
     gradcam: Annotated[bool, typer.Option(
         help="Also write <out>_gradcam.onnx, so 'ecgtk explain' needs no TensorFlow.")] = False,
+    calibration: Annotated[Path | None, typer.Option(
+        help="Ventricular models: a calibration report (python -m ecgtk.export.calibration "
+        "--cv-dir CV --json FILE) whose Platt scaling and review threshold go into the model. "
+        "Without it 'ecgtk run' reports the raw probability and marks no beat for review.")
+    ] = None,
 ) -> None:
     """Export a trained model to ONNX, checked against Keras on real windows.
 
@@ -217,6 +222,7 @@ def export_model(
     must agree within 1e-4 on real windows of the shipped sample (needs the train extra).
 
     Example: ecgtk export my-models/ventricular.keras --out my-models/ventricular.onnx --gradcam
+    --calibration my-cv/calibration.json
     """
     try:
         from ecgtk.export.commands import export_command
@@ -225,8 +231,15 @@ def export_model(
     if not model.is_file():
         _fail(f"{model}: no such model file", code=1)
     try:
-        report = export_command(model, out, gradcam)
+        from ecgtk.export.commands import read_calibration
+
+        report = export_command(model, out, gradcam,
+                                read_calibration(calibration) if calibration else None)
     except ValueError as error:
         _fail(str(error), code=1)
     console.print(f"{out}: parity max |ONNX - Keras| = {report['max_abs_diff']:.1e}, "
                   f"sha256 {report['sha256'][:12]}", highlight=False)
+    if report["kind"] == "ventricular" and calibration is None:
+        console.print(f"[yellow]warning:[/] {out} has no calibration: ecgtk run will report "
+                      "its raw probability and mark no beat for review (see --calibration)",
+                      highlight=False)
