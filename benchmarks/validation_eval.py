@@ -8,8 +8,10 @@ fold's thresholds (``fold.json``). For every record, the features of :mod:`ecgtk
 are computed from the signal exactly as the pipeline does, each rule setting of a small grid is
 applied, and beats and ventricular beats are scored against the reference (EC57, 150 ms).
 The rule setting for each fold is chosen on the *other* folds (gross beat F1 + VEB F1), so the
-"chosen" line is an honest estimate. Reports calls changed per rule and the F1s before/after,
-for DS1 + paced and for the noise-stress records separately.
+"chosen" line is an honest estimate: first rules 1-4 with the template vote off, then the
+template vote's two thresholds (rule 5, :data:`VOTE_GRID`) on top of them. Reports calls
+changed per rule and the F1s before/after, for DS1 + paced and for the noise-stress records
+separately.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +27,17 @@ import numpy as np
 from ecgtk.beat_models import coarsen
 from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, model_windows
 from ecgtk.scoring import load_reference, score_many, score_record
-from ecgtk.validation import ValidationRules, qrs_amplitude, validate_calls
+from ecgtk.templates import cluster_beats
+from ecgtk.validation import ValidationRules, qrs_amplitude, validate_calls, vote_by_template
 
 GRID = {"min_qrs_amplitude": [None, 0.1, 0.2],
         "normal_similarity": [None, 0.8, 0.9, 0.95],
         "on_time_similarity": [None, 0.4, 0.5, 0.6],
         "ventricular_similarity": [None, 0.3]}
+VOTE_GRID = {"template_normal_below": [None, 0.1, 0.2, 0.3],
+             "template_ventricular_above": [None, 0.6, 0.7, 0.8]}
+NO_VOTE = dict.fromkeys(VOTE_GRID)
+RULE_NAMES = ("small", "like_normal", "on_time", "unlike_normal", "template_vote")
 
 
 def record_features(data: list[Path], record: str, npz: Path) -> dict:
@@ -56,14 +64,31 @@ def labels_of(f: dict, thresholds: dict,
                       np.where(f["p_ventricular"] >= t["ventricular"], "V", "N")).astype(object)
     if rules is None:
         return labels, {}
-    return validate_calls(labels, f["p_ventricular"], f["morphology"], f["amplitude"], rules,
-                          f["samples"])
+    labels, changes = validate_calls(labels, f["p_ventricular"], f["morphology"],
+                                     f["amplitude"], rules, f["samples"])
+    if rules.template_normal_below is None and rules.template_ventricular_above is None:
+        return labels, changes
+    beats = np.flatnonzero(labels != "artefact")
+    labels[beats], changes["template_vote"] = vote_by_template(
+        labels[beats], template_assignment(f, beats), rules)
+    return labels, changes
+
+
+def template_assignment(f: dict, beats: np.ndarray) -> np.ndarray:
+    """The templates of a record's ``beats`` (as the pipeline groups them), cached per beat set:
+    the grouping does not depend on the labels."""
+    cache = f.setdefault("_templates", {})
+    key = beats.tobytes()
+    if key not in cache:
+        cache[key] = cluster_beats(f["morphology"][beats],
+                                   np.full(len(beats), "N", dtype=object)).assignment
+    return cache[key]
 
 
 def score(features: list[dict], thresholds: dict,
           rules_of: dict | ValidationRules | None) -> tuple[dict, dict]:
     """Gross scores and calls changed; ``rules_of`` maps fold -> rules, or is one setting."""
-    results, changed = [], dict.fromkeys(("small", "like_normal", "on_time", "unlike_normal"), 0)
+    results, changed = [], dict.fromkeys(RULE_NAMES, 0)
     for f in features:
         rules = rules_of.get(f["fold"]) if isinstance(rules_of, dict) else rules_of
         labels, changes = labels_of(f, thresholds, rules)
@@ -99,7 +124,7 @@ def main() -> None:
             f = record_features(data, npz.stem.removeprefix("probs_"), npz)
             f["fold"] = fold_dir.name
             features.append(f)
-    settings = [ValidationRules(**dict(zip(GRID, v, strict=True)))
+    settings = [ValidationRules(**dict(zip(GRID, v, strict=True)), **NO_VOTE)
                 for v in itertools.product(*GRID.values())]
     groups = {"ds1_paced": [f for f in features if "e" not in f["record"]],
               "nstdb": [f for f in features if "e" in f["record"]]}
@@ -108,13 +133,18 @@ def main() -> None:
         if not group:
             continue
         report[name] = {"none": brief(*score(group, thresholds, None)),
+                        "default_without_template_vote": brief(*score(
+                            group, thresholds, ValidationRules(**NO_VOTE))),
                         "default": brief(*score(group, thresholds, ValidationRules()))}
     # honest choice: per fold, the setting best on the other folds' DS1 + paced records
     clean = groups["ds1_paced"]
     chosen = {}
     for fold in sorted(thresholds):
         others = [f for f in clean if f["fold"] != fold]
-        chosen[fold] = max(settings, key=lambda r: objective(score(others, thresholds, r)[0]))
+        base = max(settings, key=lambda r: objective(score(others, thresholds, r)[0]))
+        votes = [replace(base, **dict(zip(VOTE_GRID, v, strict=True)))
+                 for v in itertools.product(*VOTE_GRID.values())]
+        chosen[fold] = max(votes, key=lambda r: objective(score(others, thresholds, r)[0]))
     report["chosen_per_fold"] = {fold: rules.__dict__ for fold, rules in chosen.items()}
     report["ds1_paced"]["chosen_on_other_folds"] = brief(*score(clean, thresholds, chosen))
     print(json.dumps(report, indent=1, default=str))

@@ -1,5 +1,7 @@
 """From the models' calls to labels, calibrated p_ventricular, uncertainty and review flags."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,24 @@ def test_no_calibration_no_review(calls_and_samples):
     assert not (out.labels == "V").any() and not out.review.any()
     assert out.p_ventricular[20] == pytest.approx(0.9)
     assert out.changed["small"] == 1
+
+
+def test_template_vote_relabels_an_odd_beat_and_its_template(calls_and_samples):
+    """Beat 5 called V (p 0.6) but shaped like the 50-odd normal beats of its template: the
+    template vote makes it N, and the template stays N."""
+    from ecgtk.validation import ValidationRules
+
+    samples, calls = calls_and_samples
+    calls.p_ventricular[5] = 0.6
+    calls.p_passes[5] = 0.6
+    only_vote = ValidationRules(normal_similarity=None, on_time_similarity=None)
+    out = classify_calls(samples, calls, 0.5, rules=only_vote)
+    assert out.labels[5] == "N" and out.changed["template_vote"] == 1
+    assert out.templates.labels[out.cluster[5]] == "N"
+    assert set(np.flatnonzero(out.labels == "V")) == {20, 40}
+    off = replace(only_vote, template_normal_below=None, template_ventricular_above=None)
+    kept = classify_calls(samples, calls, 0.5, rules=off)
+    assert kept.labels[5] == "V" and kept.changed["template_vote"] == 0
 
 
 def test_calibrate_and_spread():

@@ -9,6 +9,7 @@ from ecgtk.validation import (
     rr_ratio,
     similarity_to,
     validate_calls,
+    vote_by_template,
 )
 
 T = np.linspace(-1, 1, 60)
@@ -96,3 +97,26 @@ def test_on_time_rule_needs_both_shape_and_timing():
 def test_rr_ratio():
     ratio = rr_ratio(np.array([0, 100, 200, 250, 400, 500]), 2)
     assert ratio[3] == 0.5 and ratio[1] == 1.0
+
+
+def test_template_vote_gives_a_clear_templates_label_to_its_odd_beats():
+    """Template 0: 1 V in 10 (10 % < 0.2) -> N; template 1: 8 V in 10 (80 % > 0.6) -> the two
+    N become V; template 2: half and half, left alone."""
+    assignment = np.repeat([0, 1, 2], 10)
+    labels = np.array(["V"] + ["N"] * 9 + ["N"] * 2 + ["V"] * 8 + ["N", "V"] * 5, dtype=object)
+    new, changed = vote_by_template(labels, assignment, ValidationRules())
+    assert changed == 3
+    assert (new[:20] == np.array(["N"] * 10 + ["V"] * 10, dtype=object)).all()
+    assert (new[20:] == labels[20:]).all()
+    assert labels[0] == "V"  # the input is not modified
+
+
+def test_template_vote_can_be_switched_off_one_side_at_a_time():
+    assignment = np.repeat([0, 1], 10)
+    labels = np.array(["V"] + ["N"] * 9 + ["N"] * 2 + ["V"] * 8, dtype=object)
+    only_to_v = ValidationRules(template_normal_below=None)
+    new, changed = vote_by_template(labels, assignment, only_to_v)
+    assert changed == 2 and new[0] == "V" and (new[10:] == "V").all()
+    off = ValidationRules(template_normal_below=None, template_ventricular_above=None)
+    assert vote_by_template(labels, assignment, off)[1] == 0
+    assert vote_by_template(labels[:0], assignment[:0], ValidationRules())[1] == 0

@@ -8,21 +8,23 @@
    the calibrated scale) and the rules keep it.
 3. ``uncertainty``: the spread of model 2's probability over its Monte-Carlo dropout passes
    (:mod:`ecgtk.uncertainty`); beats at or above the review threshold are marked for review.
-4. Templates (:mod:`ecgtk.templates`) of the beats, each labelled by the majority of its beats,
-   with their mean uncertainty.
+4. Templates (:mod:`ecgtk.templates`) of the beats; then the template vote (rule 5 of
+   :mod:`ecgtk.validation`: a beat takes its template's label when the template is clearly N
+   or clearly V), and each template is labelled by the majority of its beats, with their mean
+   uncertainty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.templates import Templates, cluster_beats
+from ecgtk.templates import Templates, cluster_beats, majority_labels
 from ecgtk.timing import NO_CLOCK, StageClock
 from ecgtk.uncertainty import calibrate, dropout_spread
-from ecgtk.validation import ValidationRules, validate_calls
+from ecgtk.validation import ValidationRules, validate_calls, vote_by_template
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold
     rows = np.flatnonzero(beat)
     with clock.stage("templates"):
         templates = cluster_beats(calls.morphology[rows], labels[rows])
+    with clock.stage("validation"):
+        labels[rows], changed["template_vote"] = vote_by_template(
+            labels[rows], templates.assignment, rules or ValidationRules())
+        templates = replace(templates, labels=majority_labels(
+            templates.assignment, labels[rows], len(templates.n_beats)))
     cluster = np.full(len(samples), -1, dtype=np.int32)
     cluster[rows] = templates.assignment
     return Classified(labels, p_ventricular.astype(np.float32), uncertainty, review, templates,

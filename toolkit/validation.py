@@ -18,6 +18,10 @@ measured (``python -m ecgtk.benchmarks.validation_eval``).
 4. ``unlike_normal``: a normal call whose shape correlates less than ``ventricular_similarity``
    with the dominant normal shape, and whose ventricular probability is at least
    ``min_p_ventricular``, is a ventricular beat.
+5. ``template_vote`` (after the beats are grouped into templates, :func:`vote_by_template`): a
+   V call in a template whose beats are less than ``template_normal_below`` V is N, and an N
+   call in a template whose beats are more than ``template_ventricular_above`` V is V. Beats
+   of one shape share one label unless the models disagree about them strongly.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class ValidationRules:
     on_time_rr_ratio: float = 0.9
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
+    template_normal_below: float | None = 0.2
+    template_ventricular_above: float | None = 0.6
     #: RR intervals on each side that give a beat's local median RR
     rr_neighbours: int = 8
 
@@ -122,3 +128,23 @@ def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np
         labels[unlike] = "V"
         changes["unlike_normal"] = int(unlike.sum())
     return labels, changes
+
+
+def vote_by_template(labels: np.ndarray, assignment: np.ndarray,
+                     rules: ValidationRules) -> tuple[np.ndarray, int]:
+    """Rule 5 on the beats' ``labels`` (``N``/``V``) and their template ``assignment`` (int,
+    one per beat): returns the new labels and how many changed. The V share of each template
+    is taken before any label changes."""
+    labels = np.asarray(labels, dtype=object).copy()
+    assignment = np.asarray(assignment, dtype=np.int64)
+    if len(labels) == 0:
+        return labels, 0
+    is_v = labels == "V"
+    share = (np.bincount(assignment, weights=is_v.astype(float))
+             / np.maximum(np.bincount(assignment), 1))[assignment]
+    to_n = is_v & (share < (-np.inf if rules.template_normal_below is None
+                            else rules.template_normal_below))
+    to_v = (labels == "N") & (share > (np.inf if rules.template_ventricular_above is None
+                                       else rules.template_ventricular_above))
+    labels[to_n], labels[to_v] = "N", "V"
+    return labels, int(to_n.sum() + to_v.sum())
