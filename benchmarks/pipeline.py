@@ -12,8 +12,9 @@ Keys of the result (seconds unless named otherwise): ``device``, ``providers``, 
 ``seconds_per_24h_recording``, ``beats``, ``beats_per_second``, ``stage_seconds`` (summed over
 records: read, detect, model1, model2, templates, write), ``peak_rss_mb``, ``peak_gpu_mb`` (GPU
 memory in use on GPU 0 by all processes, from ``nvidia-smi``; null on CPU), ``baseline``
-(``windows``, ``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio`` per model, or a
-``skipped`` reason).
+(``windows``, ``repeats``, ``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio`` per
+model, or a ``skipped`` reason; each rate is the median of ``repeats`` timed passes over the
+windows, ONNX and Keras interleaved).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from ecgtk.timing import STAGES, StageClock
 
 #: Windows per model for the Keras-vs-ONNX baseline.
 BASELINE_WINDOWS = 8192
+#: Timed passes over the baseline windows per runtime (the median counts).
+BASELINE_REPEATS = 3
 
 
 def tiled_archive(folder: Path, records: int, hours: float) -> list[Source]:
@@ -129,6 +132,13 @@ def baseline_windows(models: BeatModels, source: Source) -> dict[str, np.ndarray
     return {name: np.concatenate(parts)[:BASELINE_WINDOWS] for name, parts in found.items()}
 
 
+def _seconds(work, *args, **kwargs) -> float:
+    """Wall-clock seconds of ``work(*args, **kwargs)``."""
+    started = time.perf_counter()
+    work(*args, **kwargs)
+    return time.perf_counter() - started
+
+
 def keras_baseline(models: BeatModels, source: Source) -> dict:
     """Windows per second through ONNX Runtime and through Keras, on the same windows."""
     keras_paths = {name: info.path.with_suffix(".keras") for name, info in models.info.items()}
@@ -144,16 +154,18 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
     out = {}
     for name, x in windows.items():
         session = models.sessions[name]
-        predict(session, x[:256], models.settings.batch_size)  # warm up
-        t0 = time.perf_counter()
-        predict(session, x, models.settings.batch_size)
-        onnx_rate = len(x) / (time.perf_counter() - t0)
         model = keras.models.load_model(str(keras_paths[name]))
-        model.predict(x[:256], batch_size=models.settings.batch_size, verbose=0)  # warm up
-        t0 = time.perf_counter()
-        model.predict(x, batch_size=models.settings.batch_size, verbose=0)
-        keras_rate = len(x) / (time.perf_counter() - t0)
-        out[name] = {"windows": len(x), "onnx_windows_per_s": round(onnx_rate, 1),
+        onnx_seconds, keras_seconds = [], []
+        predict(session, x[:256], models.settings.batch_size)  # warm up both
+        model.predict(x[:256], batch_size=models.settings.batch_size, verbose=0)
+        for _ in range(BASELINE_REPEATS):  # interleaved, so drifts of the machine hit both
+            onnx_seconds.append(_seconds(predict, session, x, models.settings.batch_size))
+            keras_seconds.append(_seconds(model.predict, x,
+                                          batch_size=models.settings.batch_size, verbose=0))
+        onnx_rate = len(x) / float(np.median(onnx_seconds))
+        keras_rate = len(x) / float(np.median(keras_seconds))
+        out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS,
+                     "onnx_windows_per_s": round(onnx_rate, 1),
                      "keras_windows_per_s": round(keras_rate, 1),
                      "ratio": round(onnx_rate / keras_rate, 2)}
     return out

@@ -47,3 +47,27 @@ def test_bench_command_reports_documented_keys(tmp_path):
     assert report["providers"] == ["CPUExecutionProvider"] and report["peak_gpu_mb"] is None
     assert {"detect", "model1", "model2", "templates"} <= set(report["stage_seconds"])
     assert report["beats_per_second"] > 0
+
+
+def test_keras_baseline_times_both_runtimes_on_the_same_windows(tmp_path, monkeypatch):
+    """The ONNX/Keras ratio comes from interleaved repeats on the same real windows."""
+    import pytest
+
+    pytest.importorskip("tensorflow")
+    from ecgtk.beat_models import ModelSettings
+    from ecgtk.runner import models_for
+
+    monkeypatch.setattr(pipeline, "BASELINE_WINDOWS", 300)
+    calls = []
+    real_seconds = pipeline._seconds
+    monkeypatch.setattr(pipeline, "_seconds", lambda work, *a, **k: calls.append(
+        getattr(work, "__name__", "?")) or real_seconds(work, *a, **k))
+    source = pipeline.tiled_archive(tmp_path, 1, 0.1)[0]
+    out = pipeline.keras_baseline(models_for(ModelSettings(threads=2)), source)
+    assert set(out) == {"beat", "ventricular"}
+    for figures in out.values():
+        assert figures["windows"] == 300 and figures["repeats"] == pipeline.BASELINE_REPEATS
+        assert figures["onnx_windows_per_s"] > 0 and figures["keras_windows_per_s"] > 0
+        assert figures["ratio"] == round(figures["onnx_windows_per_s"]
+                                         / figures["keras_windows_per_s"], 2)
+    assert calls == ["predict", "predict"] * (2 * pipeline.BASELINE_REPEATS)

@@ -41,11 +41,12 @@ class ValidationRules:
 
     min_qrs_amplitude: float | None = 0.2
     normal_similarity: float | None = 0.8
-    on_time_similarity: float | None = 0.4
+    #: off by default: with the template vote, most folds of the cross-validation chose it off
+    on_time_similarity: float | None = None
     on_time_rr_ratio: float = 0.9
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
-    template_normal_below: float | None = 0.2
+    template_normal_below: float | None = 0.3
     template_ventricular_above: float | None = 0.6
     #: RR intervals on each side that give a beat's local median RR
     rr_neighbours: int = 8
