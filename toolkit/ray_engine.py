@@ -135,10 +135,10 @@ def connected(ray: ModuleType, address: str | None) -> Iterator[None]:
     """Ray connected for the block: to ``address`` (``auto``, ``HOST:PORT``, ``ray://...``),
     to ``$RAY_ADDRESS``, or to a new local instance. Leaves an already running connection open;
     shuts down only what it started."""
+    check_reachable(address)
     if ray.is_initialized():
         yield
         return
-    check_reachable(address)
     options = {"include_dashboard": False} if address is None else {}
     try:
         ray.init(address=address, logging_level=logging.WARNING, **options)
