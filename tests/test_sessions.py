@@ -151,3 +151,14 @@ def test_gpu_out_of_memory_splits_the_batch(caplog):
     assert max(s for s in session.shapes if s <= 64) == 64 and "GPU memory cap" in caplog.text
     with pytest.raises(RuntimeError, match="Available memory"):
         run_batched(FakeGpuSession(limit=8), windows, 256, ["probabilities"])
+
+
+def test_idle_threads_do_not_spin_unless_asked(tmp_path):
+    """Spinning ONNX Runtime threads take the cores from the work between model calls."""
+    path = tmp_path / "m.onnx"
+    tiny_model(path)
+    quiet = open_session(path, "cpu", threads=2)
+    spinning = open_session(path, "cpu", threads=2, spin_threads=True)
+    key = "session.intra_op.allow_spinning"
+    assert quiet.get_session_options().get_session_config_entry(key) == "0"
+    assert spinning.get_session_options().get_session_config_entry(key) == "1"

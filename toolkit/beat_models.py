@@ -37,6 +37,8 @@ class ModelSettings:
     gpu_mem_gb: float = DEFAULT_GPU_MEM_GB
     batch_size: int = 256  # measured fastest on CPU (ecgtk bench); GPUs like 1024
     threads: int = 1  # ONNX Runtime intra-op threads per worker
+    #: let idle ONNX Runtime threads spin between calls (off: measured faster on 2 cores)
+    spin_threads: bool = False
     #: uncertainty at and above which a beat is marked for review (None: the model's default)
     review_threshold: float | None = None
     beat_path: Path | None = None  # default: the shipped model
@@ -76,7 +78,8 @@ class BeatModels:
                  or shipped_model_path("ventricular")}
         self.info: dict[str, ModelInfo] = {k: read_model_info(p, k) for k, p in paths.items()}
         self.sessions = {k: open_session(p, self.settings.device, self.settings.gpu_mem_gb,
-                                         self.settings.threads) for k, p in paths.items()}
+                                         self.settings.threads, self.settings.spin_threads)
+                         for k, p in paths.items()}
         rates = {info.rate_hz for info in self.info.values()}
         if len(rates) != 1:
             raise ValueError(f"the two models declare different rates {sorted(rates)} Hz")
