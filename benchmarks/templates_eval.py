@@ -20,7 +20,7 @@ import numpy as np
 from ecgtk.analysis import call_recording
 from ecgtk.beat_models import BeatModels, ModelSettings
 from ecgtk.benchmarks.bench_detector_accuracy import DS1, PACED
-from ecgtk.classify import label_calls
+from ecgtk.classify import decide_labels
 from ecgtk.readers import read_recording
 from ecgtk.scoring import load_reference, match_beats
 from ecgtk.scoring.matching import tolerance_samples
@@ -33,7 +33,7 @@ N_START = [12, 20]
 def record_beats(path: Path, models: BeatModels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Samples, labels and coarse morphology of one record's beats (artefacts dropped)."""
     samples, calls = call_recording(read_recording(path), models)
-    labels, _ = label_calls(samples, calls, models.info["ventricular"].threshold)
+    labels = decide_labels(samples, calls, models.info["ventricular"].threshold).labels
     keep = labels != "artefact"
     return samples[keep], labels[keep], calls.morphology[keep]
 

@@ -8,10 +8,11 @@ fold's thresholds (``fold.json``). For every record, the features of :mod:`ecgtk
 are computed from the signal exactly as the pipeline does, each rule setting of a small grid is
 applied, and beats and ventricular beats are scored against the reference (EC57, 150 ms).
 The rule setting for each fold is chosen on the *other* folds (gross beat F1 + VEB F1) among
-every combination of :data:`GRID` (rules 1-4) and :data:`VOTE_GRID` (rule 5, the template
-vote), so the "chosen" line is an honest estimate. Reports calls changed per rule and the F1s
-before/after, for DS1 + paced and for the noise-stress records separately, and how often each
-setting was chosen (the shipped defaults are the setting most folds choose).
+every combination of :data:`GRID` (the template blend of the V decision and rules 2-3) and
+:data:`VOTE_GRID` (rule 5, the template vote), so the "chosen" line is an honest estimate.
+Reports calls changed per rule and the F1s before/after, for DS1 + paced and for the
+noise-stress records separately, and the setting each fold chose (the shipped defaults are the
+setting most folds choose).
 """
 
 from __future__ import annotations
@@ -23,19 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.beat_models import coarsen
+from ecgtk.beat_models import ChunkCalls, coarsen
+from ecgtk.classify import decide_labels
 from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, model_windows
 from ecgtk.scoring import load_reference, score_many, score_record
-from ecgtk.templates import cluster_beats
-from ecgtk.validation import ValidationRules, qrs_amplitude, validate_calls, vote_by_template
+from ecgtk.templates import Templates, cluster_beats
+from ecgtk.validation import ValidationRules, qrs_amplitude
 
-GRID = {"min_qrs_amplitude": [None, 0.2],
-        "normal_similarity": [None, 0.8, 0.9],
-        "on_time_similarity": [None, 0.4, 0.6],
-        "ventricular_similarity": [None, 0.3]}
-VOTE_GRID = {"template_normal_below": [None, 0.1, 0.2, 0.3],
-             "template_ventricular_above": [None, 0.6, 0.7, 0.8]}
-NO_VOTE = dict.fromkeys(VOTE_GRID)
+GRID = {"normal_similarity": [None, 0.8, 0.9],
+        "on_time_similarity": [None, 0.4],
+        "beat_probability_weight": [1.0, 0.5, 0.0]}
+VOTE_GRID = {"template_normal_below": [None, 0.2, 0.3],
+             "template_ventricular_above": [None, 0.6, 0.7]}
+#: The rules as they were before templates took part in the decision (each beat alone).
+BEATS_ALONE = {"template_normal_below": None, "template_ventricular_above": None,
+               "beat_probability_weight": 1.0}
 RULE_NAMES = ("small", "like_normal", "on_time", "unlike_normal", "template_vote")
 
 
@@ -57,30 +60,29 @@ def record_features(data: list[Path], record: str, npz: Path) -> dict:
 
 def labels_of(f: dict, thresholds: dict,
               rules: ValidationRules | None) -> tuple[np.ndarray, dict[str, int]]:
-    """A record's labels from its fold's thresholds, then the rules (``None``: no rules)."""
+    """A record's labels from its fold's thresholds, then the pipeline's decision
+    (:func:`ecgtk.classify.decide_labels`; ``None``: the models' calls alone)."""
     t = thresholds[f["fold"]]
-    labels = np.where(f["p_beat"] < t["beat"], "artefact",
-                      np.where(f["p_ventricular"] >= t["ventricular"], "V", "N")).astype(object)
     if rules is None:
-        return labels, {}
-    labels, changes = validate_calls(labels, f["p_ventricular"], f["morphology"],
-                                     f["amplitude"], rules, f["samples"])
-    if rules.template_normal_below is None and rules.template_ventricular_above is None:
-        return labels, changes
-    beats = np.flatnonzero(labels != "artefact")
-    labels[beats], changes["template_vote"] = vote_by_template(
-        labels[beats], template_assignment(f, beats), rules)
-    return labels, changes
+        labels = np.where(f["p_beat"] < t["beat"], "artefact",
+                          np.where(f["p_ventricular"] >= t["ventricular"], "V", "N"))
+        return labels.astype(object), {}
+    n = len(f["samples"])
+    calls = ChunkCalls(f["p_beat"], f["p_beat"] >= t["beat"], f["p_ventricular"],
+                       f["morphology"], f["amplitude"], np.zeros((n, 0), np.float32))
+    decision = decide_labels(f["samples"], calls, t["ventricular"], rules,
+                             group=lambda rows: templates_of(f, rows))
+    return decision.labels, decision.changed
 
 
-def template_assignment(f: dict, beats: np.ndarray) -> np.ndarray:
-    """The templates of a record's ``beats`` (as the pipeline groups them), cached per beat set:
-    the grouping does not depend on the labels."""
+def templates_of(f: dict, rows: np.ndarray) -> Templates:
+    """The templates of a record's beats ``rows`` (as the pipeline groups them), cached per
+    set of rows: the grouping does not depend on the labels."""
     cache = f.setdefault("_templates", {})
-    key = beats.tobytes()
+    key = rows.tobytes()
     if key not in cache:
-        cache[key] = cluster_beats(f["morphology"][beats],
-                                   np.full(len(beats), "N", dtype=object)).assignment
+        cache[key] = cluster_beats(f["morphology"][rows],
+                                   np.full(len(rows), "N", dtype=object))
     return cache[key]
 
 
@@ -141,8 +143,8 @@ def main() -> None:
         if not group:
             continue
         report[name] = {"none": brief(*score(group, thresholds, None)),
-                        "default_without_template_vote": brief(*score(
-                            group, thresholds, ValidationRules(**NO_VOTE))),
+                        "default_beats_alone": brief(*score(
+                            group, thresholds, ValidationRules(**BEATS_ALONE))),
                         "default": brief(*score(group, thresholds, ValidationRules()))}
     # honest choice: per fold, the setting best on the other folds' DS1 + paced records
     clean = groups["ds1_paced"]

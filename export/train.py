@@ -58,6 +58,12 @@ CLASSES = {"beat": ("artefact", "beat"), "ventricular": ("non-ventricular", "ven
 #: Input leads (the first n leads of a recording); chosen by measurement, see models/*.md.
 DEFAULT_LEADS = {"beat": 2, "ventricular": 2}
 DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
+#: Architecture arguments beyond build_model's defaults (TrainSettings.arch overrides them).
+#: Model 2's stem is strided: its trunk and BiLSTM run at 180 Hz, about twice as fast, and
+#: with the per-template V decision its cross-validated VEB F1 was higher in every fold
+#: (python -m ecgtk.benchmarks.stride_cv; models/ventricular.md). Model 1 keeps stride 1:
+#: strided, it rejected more real beats.
+DEFAULT_ARCH = {"beat": {}, "ventricular": {"stem_stride": 2}}
 #: Adam learning rate from scratch. Model 2 at 1e-3 overfits its training patients within one
 #: or two epochs; 3e-4 gave a better held-out F1 in a 2-fold comparison (see models/*.md).
 DEFAULT_LR = {"beat": 1e-3, "ventricular": 3e-4}
@@ -82,7 +88,7 @@ class TrainSettings:
     learning_rate: float | None = None  # None: DEFAULT_LR[kind]
     patience: int = 4
     augment: AugmentConfig | bool | None = None  # None: DEFAULT_AUGMENT[kind]; False: off
-    arch: dict = field(default_factory=dict)  # extra build_model arguments
+    arch: dict = field(default_factory=dict)  # build_model arguments over DEFAULT_ARCH[kind]
     threads: int = 2
     verbose: int | str = "auto"
     max_train_windows: int | None = None  # cap (random subsample) for quick experiments
@@ -332,7 +338,8 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
     t0 = time.time()
     phases = []
     if init is None:
-        model = build_model(length, x.shape[2], 2, name=f"ecgtk_{kind}", **s.arch)
+        model = build_model(length, x.shape[2], 2, name=f"ecgtk_{kind}",
+                            **{**DEFAULT_ARCH[kind], **s.arch})
         _set_bn_momentum(model, s.bn_momentum)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=epochs, lr=s.learning_rate or DEFAULT_LR[kind], settings=s,

@@ -8,6 +8,7 @@ import pytest
 from ecgtk.beat_models import ChunkCalls
 from ecgtk.classify import classify_calls, cluster_mean_uncertainty
 from ecgtk.uncertainty import calibrate, dropout_spread
+from ecgtk.validation import ValidationRules
 
 
 @pytest.fixture
@@ -62,21 +63,33 @@ def test_no_calibration_no_review(calls_and_samples):
 
 
 def test_template_vote_relabels_an_odd_beat_and_its_template(calls_and_samples):
-    """Beat 5 called V (p 0.6) but shaped like the 50-odd normal beats of its template: the
-    template vote makes it N, and the template stays N."""
-    from ecgtk.validation import ValidationRules
-
+    """Beats decided alone: beat 5, called V (p 0.6) but shaped like the 50-odd normal beats of
+    its template, is made N by the template vote, and the template stays N."""
     samples, calls = calls_and_samples
     calls.p_ventricular[5] = 0.6
-    calls.p_passes[5] = 0.6
-    only_vote = ValidationRules(normal_similarity=None, on_time_similarity=None)
-    out = classify_calls(samples, calls, 0.5, rules=only_vote)
+    alone = ValidationRules(normal_similarity=None, beat_probability_weight=1.0)
+    out = classify_calls(samples, calls, 0.5, rules=alone)
     assert out.labels[5] == "N" and out.changed["template_vote"] == 1
     assert out.templates.labels[out.cluster[5]] == "N"
     assert set(np.flatnonzero(out.labels == "V")) == {20, 40}
-    off = replace(only_vote, template_normal_below=None, template_ventricular_above=None)
+    off = replace(alone, template_normal_below=None)
     kept = classify_calls(samples, calls, 0.5, rules=off)
     assert kept.labels[5] == "V" and kept.changed["template_vote"] == 0
+
+
+def test_beats_of_one_shape_share_the_templates_decision(calls_and_samples):
+    """By default a beat's V decision is its template's mean probability: ectopic beat 40 with
+    a low p of its own (0.3) is V like its twin 20 (0.9), mean 0.6; normal beat 5 with p 0.6
+    stays N. The reported p_ventricular is still each beat's own."""
+    samples, calls = calls_and_samples
+    calls.p_ventricular[5], calls.p_ventricular[40] = 0.6, 0.3
+    out = classify_calls(samples, calls, 0.5)
+    assert set(np.flatnonzero(out.labels == "V")) == {20, 40}
+    assert out.p_ventricular[40] == pytest.approx(0.3) and out.labels[5] == "N"
+    assert out.changed["template_vote"] == 0  # the decision itself, not the vote
+    own = classify_calls(samples, calls, 0.5, rules=ValidationRules(
+        normal_similarity=None, template_normal_below=None, beat_probability_weight=1.0))
+    assert set(np.flatnonzero(own.labels == "V")) == {5, 20}
 
 
 def test_calibrate_and_spread():

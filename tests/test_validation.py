@@ -104,7 +104,8 @@ def test_template_vote_gives_a_clear_templates_label_to_its_odd_beats():
     N become V; template 2: half and half, left alone."""
     assignment = np.repeat([0, 1, 2], 10)
     labels = np.array(["V"] + ["N"] * 9 + ["N"] * 2 + ["V"] * 8 + ["N", "V"] * 5, dtype=object)
-    new, changed = vote_by_template(labels, assignment, ValidationRules())
+    both_ways = ValidationRules(template_normal_below=0.2, template_ventricular_above=0.6)
+    new, changed = vote_by_template(labels, assignment, both_ways)
     assert changed == 3
     assert (new[:20] == np.array(["N"] * 10 + ["V"] * 10, dtype=object)).all()
     assert (new[20:] == labels[20:]).all()
@@ -114,9 +115,24 @@ def test_template_vote_gives_a_clear_templates_label_to_its_odd_beats():
 def test_template_vote_can_be_switched_off_one_side_at_a_time():
     assignment = np.repeat([0, 1], 10)
     labels = np.array(["V"] + ["N"] * 9 + ["N"] * 2 + ["V"] * 8, dtype=object)
-    only_to_v = ValidationRules(template_normal_below=None)
+    only_to_v = ValidationRules(template_normal_below=None, template_ventricular_above=0.6)
     new, changed = vote_by_template(labels, assignment, only_to_v)
     assert changed == 2 and new[0] == "V" and (new[10:] == "V").all()
     off = ValidationRules(template_normal_below=None, template_ventricular_above=None)
     assert vote_by_template(labels, assignment, off)[1] == 0
     assert vote_by_template(labels[:0], assignment[:0], ValidationRules())[1] == 0
+
+
+def test_blend_with_template():
+    from ecgtk.validation import blend_with_template
+
+    p = np.array([0.1, 0.3, 0.9, 0.5], dtype=np.float32)
+    assignment = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(blend_with_template(p, assignment, 0.0), [0.2, 0.2, 0.7, 0.7])
+    np.testing.assert_allclose(blend_with_template(p, assignment, 1.0), p)
+    np.testing.assert_allclose(blend_with_template(p, assignment, 0.5), [0.15, 0.25, 0.8, 0.6])
+    assert blend_with_template(p[:0], assignment[:0], 0.0).shape == (0,)
+    import pytest
+
+    with pytest.raises(ValueError, match="beat_probability_weight"):
+        blend_with_template(p, assignment, 1.5)

@@ -1,21 +1,22 @@
 """From the models' calls to labels, calibrated probabilities and how sure each call is.
 
-1. Model 1's artefacts, then the explicit rules of :mod:`ecgtk.validation` (a QRS under 0.2 of
-   the recording's typical one is not a beat; a V call shaped like the dominant beat, or on
-   time and alike enough, is N).
-2. ``p_ventricular``: model 2's probability, calibrated (:func:`ecgtk.uncertainty.calibrate`);
-   a beat is V when model 2's probability reaches its decision threshold (the same decision on
-   the calibrated scale) and the rules keep it.
-3. ``uncertainty``: the spread of model 2's probability over its Monte-Carlo dropout passes
-   (:mod:`ecgtk.uncertainty`); beats at or above the review threshold are marked for review.
-4. Templates (:mod:`ecgtk.templates`) of the beats; then the template vote (rule 5 of
-   :mod:`ecgtk.validation`: a beat takes its template's label when the template is clearly N
-   or clearly V), and each template is labelled by the majority of its beats, with their mean
-   uncertainty.
+1. Model 1's artefacts, and "beats" whose QRS is under 0.2 of the recording's typical one
+   (rule 1 of :mod:`ecgtk.validation`).
+2. Templates (:mod:`ecgtk.templates`) of the beats: K-means on their shape.
+3. The V decision: each beat's model-2 probability blended with the mean over its template
+   (``ValidationRules.beat_probability_weight``; by default the template's mean alone, so the
+   beats of one shape share one call) against the model's decision threshold.
+4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
+   then the template vote, and each template labelled by the majority of its beats.
+5. ``p_ventricular``: the beat's own model-2 probability, calibrated
+   (:func:`ecgtk.uncertainty.calibrate`); ``uncertainty``: its spread over the Monte-Carlo
+   dropout passes (:mod:`ecgtk.uncertainty`); beats at or above the review threshold are
+   marked for review.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,7 +25,17 @@ from ecgtk.beat_models import ChunkCalls
 from ecgtk.templates import Templates, cluster_beats, majority_labels
 from ecgtk.timing import NO_CLOCK, StageClock
 from ecgtk.uncertainty import calibrate, dropout_spread
-from ecgtk.validation import ValidationRules, validate_calls, vote_by_template
+from ecgtk.validation import ValidationRules, blend_with_template, validate_calls, vote_by_template
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The labels of one recording's candidates and the templates of its beats."""
+
+    labels: np.ndarray  # object: "N", "V" or "artefact" per candidate
+    rows: np.ndarray  # int64: the candidates that are beats, in order
+    templates: Templates  # of the beats (``rows``), each labelled by its beats' majority
+    changed: dict[str, int]  # calls changed by each validation rule
 
 
 @dataclass(frozen=True)
@@ -40,16 +51,42 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
-def label_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
-                rules: ValidationRules | None = None,
-                clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, dict[str, int]]:
-    """``N``/``V``/``artefact`` per candidate (model 1, then model 2 at
-    ``ventricular_threshold``, then the validation rules) and the calls each rule changed."""
-    labels = np.where(~calls.is_beat, "artefact",
-                      np.where(calls.p_ventricular >= ventricular_threshold, "V", "N"))
+def _group_beats(morphology: np.ndarray) -> Templates:
+    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object))
+
+
+def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
+                  rules: ValidationRules | None = None,
+                  group: Callable[[np.ndarray], Templates] | None = None,
+                  clock: StageClock = NO_CLOCK) -> Decision:
+    """Steps 1-4 of the module docstring for the candidates at ``samples`` (ascending).
+
+    ``ventricular_threshold`` applies to model 2's own probability scale. ``group`` makes the
+    templates of the beats' rows (default: :func:`ecgtk.templates.cluster_beats` on their
+    morphology); benchmarks pass a cached one, since the grouping does not depend on labels.
+    """
+    rules = rules or ValidationRules()
+    amplitude_ok = (calls.amplitude >= rules.min_qrs_amplitude
+                    if rules.min_qrs_amplitude is not None else np.ones(len(samples), bool))
+    beat = calls.is_beat & amplitude_ok
+    rows = np.flatnonzero(beat)
+    with clock.stage("templates"):
+        templates = (group(rows) if group is not None
+                     else _group_beats(calls.morphology[rows]))
     with clock.stage("validation"):
-        return validate_calls(labels.astype(object), calls.p_ventricular, calls.morphology,
-                              calls.amplitude, rules or ValidationRules(), samples)
+        p_decide = np.full(len(samples), np.nan, dtype=np.float32)
+        p_decide[rows] = blend_with_template(calls.p_ventricular[rows], templates.assignment,
+                                             rules.beat_probability_weight)
+        labels = np.where(~beat, "artefact",
+                          np.where(p_decide >= ventricular_threshold, "V", "N")).astype(object)
+        labels, changed = validate_calls(labels, p_decide, calls.morphology, calls.amplitude,
+                                         rules, samples)
+        changed["small"] = int((calls.is_beat & ~amplitude_ok).sum())
+        labels[rows], changed["template_vote"] = vote_by_template(
+            labels[rows], templates.assignment, rules)
+        templates = replace(templates, labels=majority_labels(
+            templates.assignment, labels[rows], len(templates.n_beats)))
+    return Decision(labels, rows, templates, changed)
 
 
 def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
@@ -58,28 +95,21 @@ def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold
                    review_threshold: float | None = None,
                    clock: StageClock = NO_CLOCK) -> Classified:
     """Labels of one recording's candidates at ``samples`` (ascending) from the models'
-    ``calls``. ``ventricular_threshold`` applies to model 2's own probability; ``calibration``
-    (Platt ``(a, b)``, None: none) maps it to the reported ``p_ventricular``;
-    ``review_threshold`` None marks no beat for review."""
-    labels, changed = label_calls(samples, calls, ventricular_threshold, rules, clock)
+    ``calls`` (:func:`decide_labels`). ``ventricular_threshold`` applies to model 2's own
+    probability; ``calibration`` (Platt ``(a, b)``, None: none) maps it to the reported
+    ``p_ventricular``; ``review_threshold`` None marks no beat for review."""
+    decision = decide_labels(samples, calls, ventricular_threshold, rules, clock=clock)
+    labels = decision.labels
     with clock.stage("validation"):
         beat = labels != "artefact"
         p_ventricular = np.where(beat, calibrate(calls.p_ventricular, calibration), np.nan)
         uncertainty = np.where(beat, dropout_spread(calls.p_passes), np.nan).astype(np.float32)
         review = beat & (uncertainty >= (np.inf if review_threshold is None
                                          else review_threshold))
-    rows = np.flatnonzero(beat)
-    with clock.stage("templates"):
-        templates = cluster_beats(calls.morphology[rows], labels[rows])
-    with clock.stage("validation"):
-        labels[rows], changed["template_vote"] = vote_by_template(
-            labels[rows], templates.assignment, rules or ValidationRules())
-        templates = replace(templates, labels=majority_labels(
-            templates.assignment, labels[rows], len(templates.n_beats)))
     cluster = np.full(len(samples), -1, dtype=np.int32)
-    cluster[rows] = templates.assignment
-    return Classified(labels, p_ventricular.astype(np.float32), uncertainty, review, templates,
-                      cluster, changed)
+    cluster[decision.rows] = decision.templates.assignment
+    return Classified(labels, p_ventricular.astype(np.float32), uncertainty, review,
+                      decision.templates, cluster, decision.changed)
 
 
 def cluster_mean_uncertainty(classified: Classified) -> np.ndarray:

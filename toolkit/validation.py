@@ -4,6 +4,9 @@ Each rule is one sentence, with its threshold in :class:`ValidationRules`, and
 :func:`validate_calls` reports how many calls each rule changed, so that its effect can be
 measured (``python -m ecgtk.benchmarks.validation_eval``).
 
+0. The V decision (:func:`blend_with_template`): each beat's model-2 probability is blended
+   with the mean probability of its template, ``beat_probability_weight`` of its own (0: the
+   template's mean alone), before the decision threshold.
 1. ``small``: a beat whose QRS peak-to-peak amplitude is below ``min_qrs_amplitude`` times the
    recording's typical QRS is not a beat (artefact).
 2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
@@ -47,7 +50,9 @@ class ValidationRules:
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
     template_normal_below: float | None = 0.3
-    template_ventricular_above: float | None = 0.6
+    template_ventricular_above: float | None = None
+    #: weight of a beat's own model-2 probability against its template's mean (1: its own)
+    beat_probability_weight: float = 0.0
     #: RR intervals on each side that give a beat's local median RR
     rr_neighbours: int = 8
 
@@ -149,3 +154,16 @@ def vote_by_template(labels: np.ndarray, assignment: np.ndarray,
                                        else rules.template_ventricular_above))
     labels[to_n], labels[to_v] = "N", "V"
     return labels, int(to_n.sum() + to_v.sum())
+
+
+def blend_with_template(p: np.ndarray, assignment: np.ndarray, own_weight: float) -> np.ndarray:
+    """``own_weight * p + (1 - own_weight) * mean of p over the beat's template``, float32,
+    for the beats' probabilities ``p`` and template ``assignment`` (one each per beat)."""
+    p = np.asarray(p, dtype=np.float64)
+    if not 0.0 <= own_weight <= 1.0:
+        raise ValueError(f"beat_probability_weight must be in [0, 1], got {own_weight}")
+    if len(p) == 0 or own_weight == 1.0:
+        return p.astype(np.float32)
+    assignment = np.asarray(assignment, dtype=np.int64)
+    mean = (np.bincount(assignment, weights=p) / np.maximum(np.bincount(assignment), 1))
+    return (own_weight * p + (1.0 - own_weight) * mean[assignment]).astype(np.float32)
