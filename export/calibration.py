@@ -64,19 +64,18 @@ def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int
 
 def record_rows(data: list[Path], fold_dir: Path, record: str, thresholds: dict,
                 passes: int) -> dict:
-    """One held-out record: labelled beats with p, passes, and the pipeline's call."""
-    from ecgtk.benchmarks.validation_eval import record_features
+    """One held-out record: labelled beats with p, passes, and the pipeline's call (the
+    per-template decision and the default rules, as ``ecgtk run`` makes it)."""
+    from ecgtk.benchmarks.validation_eval import labels_of, record_features
     from ecgtk.scoring import match_beats
-    from ecgtk.validation import ValidationRules, validate_calls
+    from ecgtk.validation import ValidationRules
 
     npz = fold_dir / f"probs_{record}.npz"
     f = record_features(data, record, npz)
     with np.load(npz) as probs:
         p_passes = fold_passes(fold_dir, record, probs["candidates"], passes, data)
-    labels = np.where(f["p_beat"] < thresholds["beat"], "artefact",
-                      np.where(f["p_ventricular"] >= thresholds["ventricular"], "V", "N"))
-    labels, _ = validate_calls(labels.astype(object), f["p_ventricular"], f["morphology"],
-                               f["amplitude"], ValidationRules(), f["samples"])
+    f["fold"] = fold_dir.name
+    labels, _ = labels_of(f, {fold_dir.name: thresholds}, ValidationRules())
     reference = f["reference"]
     ref_index, cand_index = match_beats(reference.samples, f["samples"],
                                         int(round(0.15 * reference.fs)))

@@ -25,7 +25,13 @@ from ecgtk.beat_models import ChunkCalls
 from ecgtk.templates import Templates, cluster_beats, majority_labels
 from ecgtk.timing import NO_CLOCK, StageClock
 from ecgtk.uncertainty import calibrate, dropout_spread
-from ecgtk.validation import ValidationRules, blend_with_template, validate_calls, vote_by_template
+from ecgtk.validation import (
+    ValidationRules,
+    blend_with_template,
+    qrs_too_small,
+    validate_calls,
+    vote_by_template,
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,8 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     morphology); benchmarks pass a cached one, since the grouping does not depend on labels.
     """
     rules = rules or ValidationRules()
-    amplitude_ok = (calls.amplitude >= rules.min_qrs_amplitude
-                    if rules.min_qrs_amplitude is not None else np.ones(len(samples), bool))
-    beat = calls.is_beat & amplitude_ok
+    small = calls.is_beat & qrs_too_small(calls.amplitude, rules)
+    beat = calls.is_beat & ~small
     rows = np.flatnonzero(beat)
     with clock.stage("templates"):
         templates = (group(rows) if group is not None
@@ -80,8 +85,8 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
         labels = np.where(~beat, "artefact",
                           np.where(p_decide >= ventricular_threshold, "V", "N")).astype(object)
         labels, changed = validate_calls(labels, p_decide, calls.morphology, calls.amplitude,
-                                         rules, samples)
-        changed["small"] = int((calls.is_beat & ~amplitude_ok).sum())
+                                         rules, samples)  # its rule 1 finds none left
+        changed["small"] = int(small.sum())
         labels[rows], changed["template_vote"] = vote_by_template(
             labels[rows], templates.assignment, rules)
         templates = replace(templates, labels=majority_labels(

@@ -67,6 +67,14 @@ def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
     return np.ptp(core, axis=1).max(axis=1).astype(np.float32)
 
 
+def qrs_too_small(amplitude: np.ndarray, rules: ValidationRules) -> np.ndarray:
+    """Rule 1's test: True where the QRS amplitude is under ``min_qrs_amplitude``."""
+    amplitude = np.asarray(amplitude)
+    if rules.min_qrs_amplitude is None:
+        return np.zeros(amplitude.shape, dtype=bool)
+    return amplitude < rules.min_qrs_amplitude
+
+
 def dominant_normal_shape(morphology: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
     """Median z-normalised shape of the ``reference`` beats (a boolean mask; ``None`` when it
     selects none): the recording's dominant, presumably normal, morphology."""
@@ -104,10 +112,9 @@ def validate_calls(labels: np.ndarray, p_ventricular: np.ndarray, morphology: np
     """
     labels = np.asarray(labels, dtype=object).copy()
     changes = {"small": 0, "like_normal": 0, "on_time": 0, "unlike_normal": 0}
-    if rules.min_qrs_amplitude is not None:
-        small = (labels != "artefact") & (amplitude < rules.min_qrs_amplitude)
-        labels[small] = "artefact"
-        changes["small"] = int(small.sum())
+    small = (labels != "artefact") & qrs_too_small(amplitude, rules)
+    labels[small] = "artefact"
+    changes["small"] = int(small.sum())
     beats = np.flatnonzero(labels != "artefact")
     ratio = np.ones(len(labels))
     if samples is not None and len(beats):
