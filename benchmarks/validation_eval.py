@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls, coarsen
-from ecgtk.classify import decide_labels
+from ecgtk.classify import decide_labels, group_beats
 from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, model_windows
 from ecgtk.scoring import load_reference, score_many, score_record
-from ecgtk.templates import Templates, cluster_beats
+from ecgtk.templates import Templates
 from ecgtk.validation import ValidationRules, qrs_amplitude
 
 GRID = {"normal_similarity": [None, 0.8, 0.9],
@@ -81,8 +81,7 @@ def templates_of(f: dict, rows: np.ndarray) -> Templates:
     cache = f.setdefault("_templates", {})
     key = rows.tobytes()
     if key not in cache:
-        cache[key] = cluster_beats(f["morphology"][rows],
-                                   np.full(len(rows), "N", dtype=object))
+        cache[key] = group_beats(f["morphology"][rows])
     return cache[key]
 
 

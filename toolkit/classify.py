@@ -57,7 +57,8 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
-def _group_beats(morphology: np.ndarray) -> Templates:
+def group_beats(morphology: np.ndarray) -> Templates:
+    """Templates of beats by their ``morphology`` alone (labelled later, by majority)."""
     return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object))
 
 
@@ -77,7 +78,7 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     rows = np.flatnonzero(beat)
     with clock.stage("templates"):
         templates = (group(rows) if group is not None
-                     else _group_beats(calls.morphology[rows]))
+                     else group_beats(calls.morphology[rows]))
     with clock.stage("validation"):
         p_decide = np.full(len(samples), np.nan, dtype=np.float32)
         p_decide[rows] = blend_with_template(calls.p_ventricular[rows], templates.assignment,
