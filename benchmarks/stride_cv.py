@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,32 +30,21 @@ import numpy as np
 SHAPES = {"beat": (100, 2, 0), "ventricular": (300, 6, 32)}  # length, channels, passes
 
 
-def windows_per_second(stride: int, kind: str, n: int = 4096, batch: int = 256,
-                       repeats: int = 3) -> float:
-    """Best of ``repeats`` runs over ``n`` random windows through a fresh ONNX graph."""
-    import onnxruntime as ort
-
+def windows_per_second(stride: int, kind: str, batch: int = 256) -> float:
+    """Windows/s of a fresh ONNX graph of ``kind``'s architecture with stem ``stride``,
+    measured as the model cards measure it (:func:`ecgtk.export.modelcard.cpu_throughput`)."""
     from ecgtk.export.architecture import build_model
     from ecgtk.export.mc_dropout import dropout_masks
+    from ecgtk.export.modelcard import cpu_throughput
     from ecgtk.export.onnx_direct import build_onnx
 
     length, channels, passes = SHAPES[kind]
     model = build_model(length, channels, stem_stride=stride)
     masks = (dropout_masks(model.get_layer("probabilities").kernel.shape[0], 0.2, passes)
              if passes else None)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
-    session = ort.InferenceSession(build_onnx(model, masks=masks).SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).standard_normal((n, length, channels)).astype(np.float32)
-    session.run(None, {"window": x[:batch]})
-    best = 0.0
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for i in range(0, n, batch):
-            session.run(None, {"window": x[i:i + batch]})
-        best = max(best, n / (time.perf_counter() - started))
-    return best
+    x = np.random.default_rng(0).standard_normal((batch, length, channels)).astype(np.float32)
+    graph = build_onnx(model, masks=masks).SerializeToString()
+    return cpu_throughput(graph, x, batch=batch, threads=2)["windows_per_s"]
 
 
 def speed(stride: int) -> dict:

@@ -18,16 +18,18 @@ import numpy as np
 __all__ = ["cpu_throughput", "write_card"]
 
 
-def cpu_throughput(onnx_path: str | Path, windows: np.ndarray, *, batch: int = 1024,
+def cpu_throughput(onnx_path: str | Path | bytes, windows: np.ndarray, *, batch: int = 1024,
                    threads: int = 2, min_seconds: float = 3.0) -> dict:
     """Windows per second through onnxruntime's CPU provider at ``batch`` windows per call and
-    ``threads`` intra-op threads (``windows`` are tiled to the batch size; one warm-up call)."""
+    ``threads`` intra-op threads (``windows`` are tiled to the batch size; one warm-up call).
+    ``onnx_path`` may also be a serialised model."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(onnx_path), sess_options=opts,
+    model = onnx_path if isinstance(onnx_path, bytes) else str(onnx_path)
+    sess = ort.InferenceSession(model, sess_options=opts,
                                 providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     x = np.ascontiguousarray(np.resize(windows, (batch, *windows.shape[1:])), dtype=np.float32)

@@ -225,14 +225,12 @@ def export_model(
     --calibration my-cv/calibration.json
     """
     try:
-        from ecgtk.export.commands import export_command
+        from ecgtk.export.commands import export_command, read_calibration
     except ImportError:
         _fail("export needs TensorFlow and tf2onnx: pip install 'ecgtk[train]'", code=1)
     if not model.is_file():
         _fail(f"{model}: no such model file", code=1)
     try:
-        from ecgtk.export.commands import read_calibration
-
         report = export_command(model, out, gradcam,
                                 read_calibration(calibration) if calibration else None)
     except ValueError as error:

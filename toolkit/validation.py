@@ -153,8 +153,7 @@ def vote_by_template(labels: np.ndarray, assignment: np.ndarray,
     if len(labels) == 0:
         return labels, 0
     is_v = labels == "V"
-    share = (np.bincount(assignment, weights=is_v.astype(float))
-             / np.maximum(np.bincount(assignment), 1))[assignment]
+    share = _template_mean(is_v.astype(np.float64), assignment)
     to_n = is_v & (share < (-np.inf if rules.template_normal_below is None
                             else rules.template_normal_below))
     to_v = (labels == "N") & (share > (np.inf if rules.template_ventricular_above is None
@@ -171,6 +170,11 @@ def blend_with_template(p: np.ndarray, assignment: np.ndarray, own_weight: float
         raise ValueError(f"beat_probability_weight must be in [0, 1], got {own_weight}")
     if len(p) == 0 or own_weight == 1.0:
         return p.astype(np.float32)
-    assignment = np.asarray(assignment, dtype=np.int64)
-    mean = (np.bincount(assignment, weights=p) / np.maximum(np.bincount(assignment), 1))
-    return (own_weight * p + (1.0 - own_weight) * mean[assignment]).astype(np.float32)
+    mean = _template_mean(p, np.asarray(assignment, dtype=np.int64))
+    return (own_weight * p + (1.0 - own_weight) * mean).astype(np.float32)
+
+
+def _template_mean(values: np.ndarray, assignment: np.ndarray) -> np.ndarray:
+    """Per beat, the mean of ``values`` over the beats of its template (``assignment``)."""
+    return (np.bincount(assignment, weights=values)
+            / np.maximum(np.bincount(assignment), 1))[assignment]
