@@ -45,20 +45,41 @@ class AugmentConfig:
 
 
 def augment(x: np.ndarray, rng: np.random.Generator | int,
-            config: AugmentConfig | None = None) -> np.ndarray:
-    """Augmented copy of windows ``x`` ``(n, L, leads)`` float32 (same shape and dtype).
+            config: AugmentConfig | None = None,
+            signal_leads: int | None = None) -> np.ndarray:
+    """Augmented copy of windows ``x`` ``(n, L, channels)`` float32 (same shape and dtype).
 
     ``rng`` is a :class:`numpy.random.Generator` or a seed; the same seed gives the same output.
+    ``signal_leads``: for inputs with context channels (:func:`ecgtk.inputs.ventricular_inputs`
+    layout: leads, their templates, RR channels), how many leads come first. Only those are
+    augmented; the context stays as measured, except that a lead-order reversal reverses the
+    templates with their leads. None: every channel is a lead.
     """
-    cfg = config or AugmentConfig()
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3:
         raise ValueError(f"windows must be (n, L, leads), got shape {x.shape}")
+    if signal_leads is None or signal_leads == x.shape[2]:
+        return _augment_leads(x, rng, config)[0]
+    if not 1 <= signal_leads <= x.shape[2] // 2:
+        raise ValueError(f"signal_leads {signal_leads} does not fit {x.shape[2]} channels")
+    out = x.copy()
+    out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, config)
+    templates = slice(signal_leads, 2 * signal_leads)
+    out[swapped, :, templates] = x[swapped][:, :, templates][:, :, ::-1]
+    return out
+
+
+def _augment_leads(x: np.ndarray, rng: np.random.Generator | int,
+                   config: AugmentConfig | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`augment` of lead channels only; also returns which windows had their lead order
+    reversed (bool per window)."""
+    cfg = config or AugmentConfig()
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     n, length, leads = x.shape
     out = x.copy()
+    swap = np.zeros(n, dtype=bool)
     if n == 0:
-        return out
+        return out, swap
     p = cfg.probability
 
     # time shift with edge replication
@@ -101,4 +122,4 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
 
     out -= np.median(out, axis=1, keepdims=True)
     np.clip(out, -CLIP, CLIP, out=out)
-    return out.astype(np.float32, copy=False)
+    return out.astype(np.float32, copy=False), swap

@@ -37,7 +37,7 @@ KIND_OF_LENGTH = {100: "beat", 300: "ventricular"}
 def sample_windows(before: int, after: int, n_leads: int, limit: int = 512,
                    context: bool = False) -> np.ndarray:
     """Real, normalised model inputs from the shipped sample archive (for export parity
-    checks); ``context``: model 2's inputs with context channels."""
+    checks); ``context``: inputs with context channels (:func:`ecgtk.inputs.ventricular_inputs`)."""
     parts = []
     make = ventricular_inputs if context else model_windows
     for header in sorted(sample_archive().glob("*.hea")):
@@ -102,7 +102,8 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
     facts_path = keras_path.with_name(f"{keras_path.stem}.train.json")
     facts = json.loads(facts_path.read_text()) if facts_path.is_file() else {}
     threshold = (facts.get("threshold") or {}).get("threshold", 0.5)
-    context = kind == "ventricular" and channels > 2
+    # a 2-lead model without context reads 2 channels, with context 6 (1 lead: 1 or 4)
+    context = bool(facts.get("context", channels > 2))
     n_leads = leads_of_context_input(channels) if context else channels
     windows = sample_windows(length // 2, length - length // 2, n_leads, context=context)
     metadata = {

@@ -66,6 +66,7 @@ class PipelineModels:
     ventricular_threshold: float = 0.5
     beat_leads: int = 2
     ventricular_leads: int = 2
+    beat_context: bool = False  # model 1 reads context channels too (ventricular_inputs)
 
 
 def _proba(model, x: np.ndarray) -> np.ndarray:
@@ -84,7 +85,8 @@ def run_pipeline(signal: np.ndarray, models: PipelineModels,
     from ecgtk.export.dataset import detector_candidates
 
     cands = detector_candidates(signal, fs)
-    xb = model_windows(signal[:, :models.beat_leads], cands, *BEAT_WINDOW, cands, fs=fs)
+    make_beat = ventricular_inputs if models.beat_context else model_windows
+    xb = make_beat(signal[:, :models.beat_leads], cands, *BEAT_WINDOW, cands, fs=fs)
     p_beat = _proba(models.beat, xb)
     xv = ventricular_inputs(signal[:, :models.ventricular_leads], cands, *VENTRICULAR_WINDOW,
                             cands, fs=fs)
@@ -170,7 +172,8 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     models = PipelineModels(
         _load(fold_dir / "beat.keras"), _load(fold_dir / "ventricular.keras"),
         infos["beat"]["threshold"]["threshold"], infos["ventricular"]["threshold"]["threshold"],
-        infos["beat"]["n_leads"], infos["ventricular"]["n_leads"])
+        infos["beat"]["n_leads"], infos["ventricular"]["n_leads"],
+        beat_context=bool(infos["beat"].get("context", False)))
 
     held_patients = {patient_of(r) for r in test_records}
     to_run = list(test_records) + (records_of_patients(extra, held_patients) if nstdb else [])

@@ -19,6 +19,9 @@ F and Q (``/``, ``f``, ``Q``) are left out. Its windows carry the context channe
 :func:`ecgtk.inputs.ventricular_inputs` (the 10-minute stretch's median beat per lead, and the
 log RR ratios before and after the beat); :meth:`WindowSet.context_inputs` picks them.
 
+Both models' windows are stored with the context channels (model 1's too, so that one cache
+serves a model 1 with or without them; :meth:`WindowSet.leads` gives the leads alone).
+
 Windows are cut and normalised by :func:`ecgtk.inputs.model_windows` with the detector's
 candidates as ``scale_beats`` -- the one code path inference uses. Every record is brought to
 the model rate (360 Hz) with :mod:`ecgtk.kernels.resample` when its rate differs; positions are
@@ -102,8 +105,8 @@ __all__ = [
     "split_validation",
     "to_record_rate",
 ]
-#: Bump when the builders change, so stale caches are not reused.
-CACHE_VERSION = 5
+#: Bump a kind's number when its builder changes, so stale caches are not reused.
+CACHE_VERSION = {"beat": 6, "ventricular": 5}
 
 # ---------------------------------------------------------------------------------------------
 # model 1: beat vs artefact
@@ -195,7 +198,8 @@ def _beat_variant(rd: RecordData, signal: np.ndarray, variant: int, rng: np.rand
     sym[:len(pos_idx)] = rd.symbols[ref_idx[pos_idx]]
     snr = (np.full(len(centres), np.nan, np.float32) if snr_map is None
            else snr_map[np.clip(centres, 0, len(snr_map) - 1)])
-    return window_set(rd, signal, centres, y, cands, BEAT_WINDOW, variant, source, snr, sym)
+    return window_set(rd, signal, centres, y, cands, BEAT_WINDOW, variant, source, snr, sym,
+                      context=True)
 
 
 def _nstdb_snr_map(n_samples: int, fs: float, record: str) -> np.ndarray:
@@ -297,7 +301,7 @@ def build_windows(kind: str, data_dirs: Sequence[str | Path] | str | Path,
     cfg = (beat_config or BeatConfig()) if kind == "beat" else (
         ventricular_config or VentricularConfig())
     digest = hashlib.sha1(repr(cfg).encode()).hexdigest()[:8]
-    tag = f"v{CACHE_VERSION}_s{seed}_{digest}"
+    tag = f"v{CACHE_VERSION[kind]}_s{seed}_{digest}"
     noises = None
     sets = []
     for record in records:
@@ -319,7 +323,7 @@ def build_windows(kind: str, data_dirs: Sequence[str | Path] | str | Path,
         sets.append(ws)
     if not sets:
         length = sum(BEAT_WINDOW if kind == "beat" else VENTRICULAR_WINDOW)
-        return WindowSet.empty(length, 2 if kind == "beat" else 6)
+        return WindowSet.empty(length, 6)
     return WindowSet.concat(sets)
 
 

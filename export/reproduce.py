@@ -215,7 +215,7 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
         settings=TrainSettings(verbose=2))
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(va), min(512, len(va)), replace=False))
-    return path, info, model_inputs(kind, va, info["n_leads"])[pick]
+    return path, info, model_inputs(kind, va, info["n_leads"], info["context"])[pick]
 
 
 def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | Path,
@@ -287,8 +287,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             "classes": list(CLASSES[kind]),
             "input_leads": channel_names([f"lead {i + 1} (MIT-BIH: {name})" for i, name in
                                           enumerate(("MLII", "V1")[:n_leads])],
-                                         context=kind == "ventricular"),
-            "context": CONTEXT_KIND if kind == "ventricular" else "",
+                                         context=info["context"]),
+            "context": CONTEXT_KIND if info["context"] else "",
             **(calibration_metadata(calibration) if kind == "ventricular" else {}),
             "decision_threshold": info["threshold"]["threshold"],
             "normalisation": "ecgtk.inputs.model_windows",

@@ -57,6 +57,9 @@ WINDOWS = {"beat": BEAT_WINDOW, "ventricular": VENTRICULAR_WINDOW}
 CLASSES = {"beat": ("artefact", "beat"), "ventricular": ("non-ventricular", "ventricular")}
 #: Input leads (the first n leads of a recording); chosen by measurement, see models/*.md.
 DEFAULT_LEADS = {"beat": 2, "ventricular": 2}
+#: Whether the model reads context channels beside its leads (the stretch's median beat per
+#: lead and the RR ratios, :func:`ecgtk.inputs.ventricular_inputs`).
+DEFAULT_CONTEXT = {"beat": False, "ventricular": True}
 DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
 #: Architecture arguments beyond build_model's defaults (TrainSettings.arch overrides them).
 #: Model 2's stem is strided: its trunk and BiLSTM run at 180 Hz, about twice as fast, and
@@ -84,6 +87,7 @@ class TrainSettings:
     """Knobs of one training run (defaults are the shipped models')."""
 
     n_leads: int | None = None  # None: DEFAULT_LEADS[kind]
+    context: bool | None = None  # context channels beside the leads; None: DEFAULT_CONTEXT[kind]
     batch_size: int = 128
     learning_rate: float | None = None  # None: DEFAULT_LR[kind]
     patience: int = 4
@@ -128,7 +132,7 @@ def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
     class AugmentedBatches(keras.utils.PyDataset):
         """Shuffled, augmented batches ``(x, y, sample_weight)``; epoch ``e``, batch ``i`` use
         the seed ``(seed, e, i)``. Only the first ``leads`` channels (the signal) are
-        augmented; context channels stay as measured."""
+        augmented; context channels stay as measured (templates follow a lead reversal)."""
 
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
@@ -147,9 +151,8 @@ def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
             idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
             xb = x[idx]
             if config is not None:
-                xb = xb.copy()
-                xb[:, :, :leads] = augment(xb[:, :, :leads],
-                                           np.random.default_rng([seed, self.epoch, i]), config)
+                xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config,
+                             signal_leads=leads)
             yb = y[idx].astype(np.int32)
             return xb, yb, self.weights[yb]
 
@@ -160,10 +163,12 @@ def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
     return AugmentedBatches()
 
 
-def model_inputs(kind: str, windows: WindowSet, n_leads: int) -> np.ndarray:
-    """What model ``kind`` reads from a window set: model 1 the first ``n_leads`` leads; model 2
-    those leads with their context channels (:func:`ecgtk.inputs.ventricular_inputs`)."""
-    if kind == "ventricular":
+def model_inputs(kind: str, windows: WindowSet, n_leads: int,
+                 context: bool | None = None) -> np.ndarray:
+    """What model ``kind`` reads from a window set: the first ``n_leads`` leads, with their
+    context channels (:func:`ecgtk.inputs.ventricular_inputs`) when ``context`` (None:
+    :data:`DEFAULT_CONTEXT` of ``kind``)."""
+    if DEFAULT_CONTEXT[kind] if context is None else context:
         return windows.context_inputs(n_leads)
     return windows.leads(n_leads)
 
@@ -265,14 +270,14 @@ def _resolved_augment(settings: TrainSettings, kind: str) -> dict | None:
 
 
 def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: int, lr: float,
-         settings: TrainSettings, seed: int, phase: str, kind: str) -> dict:
+         settings: TrainSettings, seed: int, phase: str, kind: str, context: bool) -> dict:
     import keras
 
     x, y = train
     cw = _class_weights(y)
     aug = _resolved_augment(settings, kind)
     aug = AugmentConfig(**aug) if aug else None
-    leads = leads_of_context_input(x.shape[2]) if kind == "ventricular" else x.shape[2]
+    leads = leads_of_context_input(x.shape[2]) if context else x.shape[2]
     seq = _make_sequence(x, y, settings.batch_size, seed, cw, aug, leads)
     vx, vy = val
     vw = np.array([cw[int(c)] for c in vy], np.float32)
@@ -319,6 +324,7 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         raise ValueError("empty training or validation set")
     s = settings or TrainSettings()
     n_leads = s.n_leads or DEFAULT_LEADS[kind]
+    context = DEFAULT_CONTEXT[kind] if s.context is None else bool(s.context)
     epochs = int(epochs or DEFAULT_EPOCHS[kind])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -329,8 +335,8 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         pick = np.sort(np.random.default_rng(seed).choice(len(train), s.max_train_windows,
                                                            replace=False))
         train = train.subset(pick)
-    x, y = model_inputs(kind, train, n_leads), train.y
-    vx, vy = model_inputs(kind, val, n_leads), val.y
+    x, y = model_inputs(kind, train, n_leads, context), train.y
+    vx, vy = model_inputs(kind, val, n_leads, context), val.y
     length = sum(WINDOWS[kind])
     if x.shape[1] != length:
         raise ValueError(f"{kind} windows must be {length} samples, got {x.shape[1]}")
@@ -343,7 +349,7 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         _set_bn_momentum(model, s.bn_momentum)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=epochs, lr=s.learning_rate or DEFAULT_LR[kind], settings=s,
-                           seed=seed, phase="full"))
+                           seed=seed, phase="full", context=context))
     else:
         import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
 
@@ -355,11 +361,11 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         _freeze_trunk(model, True)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=head_epochs, lr=HEAD_LR, settings=s, seed=seed,
-                           phase="head (trunk frozen)"))
+                           phase="head (trunk frozen)", context=context))
         _freeze_trunk(model, False)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=max(1, epochs - head_epochs), lr=FINE_TUNE_LR, settings=s,
-                           seed=seed + 1, phase="all layers"))
+                           seed=seed + 1, phase="all layers", context=context))
     seconds = time.time() - t0
 
     p_val = predict_proba(model, vx)
@@ -372,6 +378,7 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
         "window": list(WINDOWS[kind]),
         "rate_hz": MODEL_RATE_HZ,
         "n_leads": n_leads,
+        "context": context,
         "seed": seed,
         "init": str(init) if init else None,
         "train_records": sorted(set(train.record.tolist())),
@@ -396,7 +403,9 @@ def trained_before(out_dir: Path, kind: str) -> tuple[Path, dict] | None:
     resume after an interruption. Delete the files to retrain."""
     path, facts = Path(out_dir) / f"{kind}.keras", Path(out_dir) / f"{kind}.train.json"
     if path.is_file() and facts.is_file():
-        return path, json.loads(facts.read_text())
+        info = json.loads(facts.read_text())
+        info.setdefault("context", DEFAULT_CONTEXT[kind])  # written before models could choose
+        return path, info
     return None
 
 

@@ -136,7 +136,10 @@ def test_beat_builder_shapes_labels_groups(data_dir):
     rd = ds.load_record(data_dir, "119")
     cfg = ds.BeatConfig(positives_clean=50, positives_noisy=40, random_per_variant=20)
     ws = ds.build_beat_record(rd, _noises(), seed=0, config=cfg)
-    assert ws.x.shape == (len(ws), sum(BEAT_WINDOW), 2) and ws.x.dtype == np.float32
+    # 2 leads, their templates and the 2 RR channels (context_inputs); leads() the leads alone
+    assert ws.x.shape == (len(ws), sum(BEAT_WINDOW), 6) and ws.x.dtype == np.float32
+    assert ws.leads(2).shape == (len(ws), sum(BEAT_WINDOW), 2)
+    np.testing.assert_array_equal(ws.context_inputs(2), ws.x)
     assert set(np.unique(ws.y)) == {0, 1}
     assert set(ws.record) == {"119"} and set(ws.patient) == {"119"}
     assert set(ws.variant) == {0, 1, 2}
@@ -249,3 +252,19 @@ def test_augment_options():
     swap = AugmentConfig(probability=0.0, swap_probability=1.0)
     np.testing.assert_allclose(augment(x, 0, swap), x[:, :, ::-1], atol=1e-6)
     assert augment(np.zeros((0, 50, 1), np.float32), 0).shape == (0, 50, 1)
+
+
+def test_augment_with_context_changes_only_the_leads():
+    """Context channels (templates, RR) stay as measured, and follow a lead reversal."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (32, 100, 6)).astype(np.float32)
+    cfg = AugmentConfig(swap_probability=0.5)
+    out = augment(x, 5, cfg, signal_leads=2)
+    np.testing.assert_array_equal(out[:, :, :2], augment(x[:, :, :2], 5, cfg))  # same draws
+    np.testing.assert_array_equal(out[:, :, 4:], x[:, :, 4:])  # RR channels untouched
+    swapped = (out[:, :, 2:4] != x[:, :, 2:4]).any(axis=(1, 2))
+    assert 0 < swapped.sum() < len(x)  # about half the windows had their leads reversed
+    np.testing.assert_array_equal(out[swapped, :, 2:4], x[swapped][:, :, 2:4][:, :, ::-1])
+    np.testing.assert_array_equal(out[~swapped, :, 2:4], x[~swapped, :, 2:4])
+    with pytest.raises(ValueError, match="signal_leads"):
+        augment(x, 0, cfg, signal_leads=4)

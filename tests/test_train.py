@@ -44,7 +44,7 @@ def _settings(**kw) -> tr.TrainSettings:
 def test_tiny_model_trains_one_epoch(tmp_path):
     train, val = _windows(320, 100, "a", 0), _windows(64, 100, "b", 1)
     path, info = tr.train_windows("beat", train, val, tmp_path, epochs=1, seed=0,
-                                  settings=_settings())
+                                  settings=_settings(context=False))
     assert path == tmp_path / "beat.keras" and path.is_file()
     assert (tmp_path / "beat.ckpt.keras").is_file()  # ModelCheckpoint
     saved = json.loads((tmp_path / "beat.train.json").read_text())
@@ -60,7 +60,7 @@ def test_tiny_model_trains_one_epoch(tmp_path):
 
 def test_training_is_seeded(tmp_path):
     train, val = _windows(128, 100, "a", 0), _windows(32, 100, "b", 1)
-    s = _settings(n_leads=1)
+    s = _settings(n_leads=1, context=False)
     _, a = tr.train_windows("beat", train, val, tmp_path / "a", epochs=1, seed=3, settings=s)
     _, b = tr.train_windows("beat", train, val, tmp_path / "b", epochs=1, seed=3, settings=s)
     assert a["phases"][0]["loss"] == pytest.approx(b["phases"][0]["loss"], rel=1e-4)
@@ -95,7 +95,7 @@ def test_fine_tune_freezes_then_unfreezes_trunk(tmp_path, monkeypatch):
 
 def test_fine_tune_rejects_wrong_input(tmp_path):
     base, _ = tr.train_windows("beat", _windows(64, 100, "a", 0), _windows(16, 100, "b", 1),
-                               tmp_path / "base", epochs=1, settings=_settings())
+                               tmp_path / "base", epochs=1, settings=_settings(context=False))
     with pytest.raises(ValueError, match="does not fit"):
         tr.train_windows("ventricular", _windows(64, 300, "a", 0, 6),
                          _windows(16, 300, "b", 1, 6), tmp_path / "ft", init=base, epochs=1,
@@ -121,3 +121,34 @@ def test_train_command_writes_keras(tmp_path, data_dir, monkeypatch):
     assert any((tmp_path / "cache").iterdir())
     with pytest.raises(ValueError, match="not found"):
         commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["999"])
+
+
+def test_beat_model_with_context_trains_exports_and_runs(tmp_path):
+    """Model 1 may read the context channels too: trained on 6 channels, exported with the
+    context in its metadata, and run by the pipeline (its QRS amplitude from the leads only)."""
+    from ecgtk.archive import sample_archive
+    from ecgtk.beat_models import BeatModels, ModelSettings
+    from ecgtk.readers import read_recording
+    from ecgtk.sessions import read_model_info
+
+    train, val = _windows(160, 100, "a", 0, 6), _windows(32, 100, "b", 1, 6)
+    path, info = tr.train_windows("beat", train, val, tmp_path, epochs=1, seed=0,
+                                  settings=_settings(context=True))
+    assert info["context"] is True and info["n_leads"] == 2
+    import keras
+
+    assert keras.models.load_model(str(path)).input_shape == (None, 100, 6)
+    assert tr.trained_before(tmp_path, "beat")[1]["context"] is True
+    onnx_path = tmp_path / "beat.onnx"
+    commands.export_command(path, onnx_path)
+    beat = read_model_info(onnx_path, "beat")
+    assert beat.context and beat.input_leads == 2
+
+    recording = read_recording(sorted(sample_archive().glob("*.hea"))[0])
+    signal = recording.read(0, int(60 * recording.fs))
+    candidates = np.arange(200, len(signal) - 200, 300)
+    models = BeatModels(ModelSettings(beat_path=onnx_path))
+    calls = models.call_chunk(signal, recording.fs, candidates)
+    assert calls.p_beat.shape == calls.amplitude.shape == (len(candidates),)
+    plain = BeatModels().call_chunk(signal, recording.fs, candidates)
+    np.testing.assert_allclose(calls.amplitude, plain.amplitude)  # leads, not templates

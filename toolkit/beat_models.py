@@ -97,7 +97,8 @@ class BeatModels:
             beat_windows = self.windows("beat", x, centres, centres)
             p_beat = self._probability("beat", beat_windows)
             is_beat = p_beat >= self.info["beat"].threshold
-            amplitude = qrs_amplitude(beat_windows, int(QRS_HALF_WIDTH_S * self.rate_hz))
+            amplitude = qrs_amplitude(beat_windows[:, :, :self.info["beat"].input_leads],
+                                      int(QRS_HALF_WIDTH_S * self.rate_hz))
         with clock.stage("model2"):
             windows = self.windows("ventricular", x, centres[is_beat], centres)
             p_ventricular = np.full(len(centres), np.nan, dtype=np.float32)
