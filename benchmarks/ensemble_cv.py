@@ -9,7 +9,9 @@ validation split; only the seed of the weights, dropout and augmentation order d
 held-out records' model-2 probabilities of the baseline and of the new members are averaged,
 the decision threshold is chosen again on the validation split's averaged probabilities (the
 rule of :func:`ecgtk.export.train.choose_threshold`), and the result is written as a run of its
-own (``OUT/fold<i>/probs_<record>.npz`` and ``fold.json``; model 1's calls are the baseline's).
+own (``OUT/fold<i>/probs_<record>.npz``, ``fold.json``, the members as ``ventricular.keras``,
+``ventricular_1.keras``, ... and ``crossval.json``; model 1's calls are the baseline's), which
+``python -m ecgtk.export.calibration --cv-dir OUT`` and the model card read like any run.
 Then ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores the ensemble through
 the pipeline's per-template decision, as it scored the baseline.
 """
@@ -38,6 +40,18 @@ def member_probabilities(model, data_dirs: list[Path], record: str,
     return predict_proba(model, x)
 
 
+def record_scores(data_dirs: list[Path], record: str, calls: dict, thresholds: dict) -> dict:
+    """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them."""
+    from ecgtk.export.crossval import _brief, score_pipeline
+    from ecgtk.export.dataset import find_record, load_record
+    from ecgtk.scoring import load_reference
+
+    reference = load_reference(find_record(data_dirs, record))
+    scores = score_pipeline(reference, calls, load_record(data_dirs, record).record_fs,
+                            thresholds["beat"], thresholds["ventricular"])
+    return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
+
+
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
                   seeds: list[int]) -> dict:
     """Train the extra members of one fold and write the averaged run; returns its fold.json."""
@@ -45,6 +59,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
     from ecgtk.export.dataset import build_windows
+    from ecgtk.export.ensemble import member_path
     from ecgtk.export.train import (
         TrainSettings,
         choose_threshold,
@@ -59,15 +74,20 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
     meta = json.loads((fold_dir / "fold.json").read_text())
     train = build_windows("ventricular", data_dirs, meta["train_records"])
     val = build_windows("ventricular", data_dirs, meta["val_records"])
-    members = [keras.models.load_model(str(fold_dir / "ventricular.keras"))]
-    for seed in seeds:
+    first = out_dir / "ventricular.keras"
+    shutil.copy2(fold_dir / "ventricular.keras", first)
+    members = [keras.models.load_model(str(first))]
+    for index, seed in enumerate(seeds, start=1):
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
             "ventricular", train, val, member_dir, seed=seed, settings=TrainSettings(verbose=2))
+        shutil.copy2(path, member_path(first, index))  # the layout calibration reads
         members.append(keras.models.load_model(str(path)))
     x_val = val.context_inputs(2)
     p_val = np.mean([predict_proba(m, x_val) for m in members], axis=0)
     threshold = choose_threshold("ventricular", p_val, val)
+    thresholds = {**meta["thresholds"], "ventricular": threshold["threshold"]}
+    records = {}
     for npz in sorted(fold_dir.glob("probs_*.npz")):
         record = npz.stem.removeprefix("probs_")
         calls = dict(np.load(npz))
@@ -75,8 +95,9 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
                  for m in members[1:]]
         calls["p_ventricular"] = np.mean([calls["p_ventricular"], *extra], axis=0)
         np.savez(out_dir / npz.name, **calls)
-    result = {**meta, "thresholds": {**meta["thresholds"], "ventricular": threshold["threshold"]},
-              "ensemble": {"seeds": [meta.get("seed", 0), *seeds], "threshold": threshold}}
+        records[record] = record_scores(data_dirs, record, calls, thresholds)
+    result = {**meta, "thresholds": thresholds, "records": records,
+              "ensemble": {"seeds": [0, *seeds], "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result
 
@@ -97,14 +118,23 @@ def main(argv: list[str] | None = None) -> None:
     fold_dirs = sorted(p for p in args.baseline.glob("fold*") if (p / "fold.json").is_file())
     if not fold_dirs:
         parser.error(f"{args.baseline}: no finished folds")
+    results = []
     for fold_dir in fold_dirs:
         if args.folds is not None and int(fold_dir.name.removeprefix("fold")) not in args.folds:
             continue
         out_dir = args.out / fold_dir.name
         out_dir.mkdir(parents=True, exist_ok=True)
-        result = ensemble_fold(fold_dir, out_dir, args.data, args.seeds)
-        print(f"{fold_dir.name}: threshold {result['thresholds']['ventricular']}", flush=True)
-    shutil.copy2(args.baseline / "crossval.json", args.out / "baseline_crossval.json")
+        results.append(ensemble_fold(fold_dir, out_dir, args.data, args.seeds))
+        print(f"{fold_dir.name}: threshold {results[-1]['thresholds']['ventricular']}",
+              flush=True)
+    if len(results) == len(fold_dirs):  # every fold: the run's summary, as crossval writes it
+        from ecgtk.export.crossval import summarise
+
+        summary = summarise(results)
+        baseline = json.loads((args.baseline / "crossval.json").read_text())
+        summary.update({k: baseline[k] for k in ("seed", "folds_of_patients") if k in baseline})
+        (args.out / "crossval.json").write_text(json.dumps(summary, indent=1, default=str))
+        print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
 
 
 if __name__ == "__main__":

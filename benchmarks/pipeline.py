@@ -140,8 +140,20 @@ def _seconds(work, *args, **kwargs) -> float:
     return time.perf_counter() - started
 
 
+def _average_of(members: list):
+    """One Keras model: the mean of the ``members``' outputs (itself for one member)."""
+    if len(members) == 1:
+        return members[0]
+    import keras
+
+    window = keras.Input(members[0].input_shape[1:], name="window")
+    return keras.Model(window, keras.layers.Average()([m(window) for m in members]))
+
+
 def keras_baseline(models: BeatModels, source: Source) -> dict:
-    """Windows per second through ONNX Runtime and through Keras, on the same windows."""
+    """Windows per second through ONNX Runtime and through Keras, on the same windows. For an
+    ensemble (``ecgtk.export.ensemble``) Keras runs every member and averages, as the graph
+    does."""
     keras_paths = {name: info.path.with_suffix(".keras") for name, info in models.info.items()}
     if not all(p.is_file() for p in keras_paths.values()):
         return {"skipped": "the .keras sources of the models are not installed"}
@@ -149,13 +161,18 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
         import keras
 
         import ecgtk.export.architecture  # noqa: F401  (registers the custom layer)
+        from ecgtk.export.ensemble import member_paths
     except ImportError:
         return {"skipped": "TensorFlow is not installed (pip install 'ecgtk[train]')"}
     windows = baseline_windows(models, source)
     out = {}
     for name, x in windows.items():
         session = models.sessions[name]
-        model = keras.models.load_model(str(keras_paths[name]))
+        paths = member_paths(keras_paths[name])[:models.info[name].members]
+        if len(paths) < models.info[name].members:
+            return {"skipped": f"{models.info[name].members} ensemble members in "
+                               f"{models.info[name].path.name}, {len(paths)} .keras found"}
+        model = _average_of([keras.models.load_model(str(p)) for p in paths])
         onnx_seconds, keras_seconds = [], []
         predict(session, x, models.settings.batch_size)  # warm up both with a whole pass
         model.predict(x, batch_size=models.settings.batch_size, verbose=0)
@@ -167,7 +184,7 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
                                           batch_size=models.settings.batch_size, verbose=0))
         onnx_rate = len(x) / min(onnx_seconds)
         keras_rate = len(x) / min(keras_seconds)
-        out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS,
+        out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS, "members": len(paths),
                      "onnx_seconds": [round(t, 3) for t in onnx_seconds],
                      "keras_seconds": [round(t, 3) for t in keras_seconds],
                      "onnx_windows_per_s": round(onnx_rate, 1),

@@ -39,25 +39,30 @@ def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int
                 data: list[Path]) -> np.ndarray:
     """``(n_candidates, passes)`` Monte-Carlo dropout probabilities of the fold's model 2 for
     the record's ``candidates`` (at the model rate), cached in ``fold_dir/passes_<record>.npz``;
-    the record is read from ``data`` only when the cache misses."""
+    the record is read from ``data`` only when the cache misses. An ensemble's members
+    (``ventricular.keras``, ``ventricular_1.keras``, ... :mod:`ecgtk.export.ensemble`) give
+    ``passes / members`` each, side by side, as the exported graph does."""
     cache = fold_dir / f"passes_{record}.npz"
     if cache.is_file():
         with np.load(cache) as stored:
             if stored["p_passes"].shape == (len(candidates), passes):
                 return stored["p_passes"]
+    from ecgtk.export.ensemble import member_paths
     from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
     from ecgtk.export.onnx_export import load_keras_model
     from ecgtk.export.records import load_record
     from ecgtk.inputs import VENTRICULAR_WINDOW, leads_of_context_input, ventricular_inputs
 
     rd = load_record(data, record)
-    model = load_keras_model(fold_dir / "ventricular.keras")
-    leads = leads_of_context_input(model.input_shape[-1])
+    models = [load_keras_model(path) for path in member_paths(fold_dir / "ventricular.keras")]
+    if passes % len(models):
+        raise ValueError(f"{passes} passes do not share out among {len(models)} members")
+    leads = leads_of_context_input(models[0].input_shape[-1])
     windows = ventricular_inputs(rd.signal[:, :leads], candidates, *VENTRICULAR_WINDOW,
                                  candidates, fs=rd.fs)
-    _, rate, kernel, _ = head_of(model)
-    out = keras_passes(model, windows, dropout_masks(kernel.shape[0], rate, passes,
-                                                     DEFAULT_SEED))
+    _, rate, kernel, _ = head_of(models[0])
+    masks = dropout_masks(kernel.shape[0], rate, passes // len(models), DEFAULT_SEED)
+    out = np.concatenate([keras_passes(model, windows, masks) for model in models], axis=1)
     np.savez(cache, p_passes=out)
     return out
 

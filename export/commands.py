@@ -67,7 +67,7 @@ def read_calibration(path: Path) -> dict:
 
 
 def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
-                   calibration: dict | None = None) -> dict:
+                   calibration: dict | None = None, members: Sequence[Path] = ()) -> dict:
     """Export a trained ``.keras`` model to ONNX with the metadata ecgtk reads at run time.
 
     The kind (beat or ventricular) follows from the input length; the decision threshold and
@@ -76,10 +76,13 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
     sample. ``gradcam`` also writes ``<out>_gradcam.onnx`` for ``ecgtk explain``.
     ``calibration`` (:func:`read_calibration`, ventricular models only) puts the Platt
     calibration and review threshold in the metadata; without it ``ecgtk run`` reports the
-    raw probability and marks no beat for review.
+    raw probability and marks no beat for review. ``members``: other trainings of the same
+    architecture that the graph averages with ``keras_path`` (:mod:`ecgtk.export.ensemble`;
+    the Grad-CAM graph explains ``keras_path`` alone).
     """
     import keras
 
+    from ecgtk.export.ensemble import passes_for
     from ecgtk.export.gradcam import export_gradcam_onnx
     from ecgtk.export.onnx_export import export_onnx, load_keras_model
     from ecgtk.export.reproduce import (
@@ -117,8 +120,9 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
         **calibration_metadata(calibration),
     }
     keras.backend.clear_session()
-    report = export_onnx(keras_path, out_path, metadata=metadata, parity_windows=windows,
-                         mc_passes=MC_PASSES[kind])
+    report = export_onnx([keras_path, *members], out_path, metadata=metadata,
+                         parity_windows=windows,
+                         mc_passes=passes_for(MC_PASSES[kind], 1 + len(members)))
     report["kind"] = kind
     if gradcam:
         graph = out_path.with_name(f"{out_path.stem}_gradcam.onnx")

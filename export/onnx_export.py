@@ -238,7 +238,10 @@ def export_onnx(
 ) -> dict[str, Any]:
     """Export a Keras model to ONNX, check it against Keras, and write it atomically.
 
-    ``keras_path_or_model``: a ``.keras`` file (its sha256 is recorded) or a ``keras.Model``.
+    ``keras_path_or_model``: a ``.keras`` file (its sha256 is recorded) or a ``keras.Model``;
+    or a list of them, the members of an ensemble (:mod:`ecgtk.export.ensemble`: trainings
+    of one architecture whose probabilities the graph averages; ``keras_sha256`` then lists
+    each member's, comma-separated, and the metadata ``ensemble_members`` says how many).
     ``metadata`` adds to / overrides the default ONNX metadata: ``rate_hz`` (360),
     ``window_before`` / ``window_after`` (``L // 2`` and the rest; their sum must be ``L``),
     ``classes`` (JSON list, one per output), ``input_leads`` (JSON list, one per channel),
@@ -253,7 +256,8 @@ def export_onnx(
 
     ``mc_passes`` > 0 adds the output ``p_passes`` of that many Monte-Carlo dropout passes
     (:mod:`ecgtk.export.mc_dropout`), checked against Keras the same way, and the metadata
-    ``mc_passes``, ``mc_seed`` and ``mc_dropout_rate``.
+    ``mc_passes``, ``mc_seed`` and ``mc_dropout_rate``; an ensemble's members share them out
+    (``mc_passes / members`` each, with the same masks, member 0's first).
 
     ``converter``: ``"direct"`` (default, :mod:`ecgtk.export.onnx_direct`) or ``"tf2onnx"``
     (see the module docstring); either way the same checks.
@@ -266,8 +270,20 @@ def export_onnx(
     if converter not in CONVERTERS:
         raise ValueError(f"converter must be one of {CONVERTERS}, got {converter!r}")
     t0 = time.perf_counter()
-    model, keras_sha = model_and_sha256(keras_path_or_model)
-    length, channels, n_classes = _model_io(model)
+    sources = (list(keras_path_or_model) if isinstance(keras_path_or_model, (list, tuple))
+               else [keras_path_or_model])
+    if not sources:
+        raise ValueError("no model to export")
+    loaded = [model_and_sha256(source) for source in sources]
+    models = [model for model, _ in loaded]
+    keras_sha = ",".join(sha for _, sha in loaded)
+    length, channels, n_classes = _model_io(models[0])
+    if any(_model_io(m) != (length, channels, n_classes) for m in models[1:]):
+        raise ValueError("ensemble members must share their input and output shapes: "
+                         f"{[_model_io(m) for m in models]}")
+    if mc_passes % len(models):
+        raise ValueError(f"mc_passes {mc_passes} must be a multiple of the {len(models)} "
+                         "ensemble members")
     windows = _check_windows(parity_windows, length, channels, "parity_windows")
 
     before = length // 2
@@ -290,6 +306,7 @@ def export_onnx(
         "output_name": OUTPUT_NAME,
         "input_length": str(length),
         "n_channels": str(channels),
+        "ensemble_members": str(len(models)),
     })
     if int(props["window_before"]) + int(props["window_after"]) != length:
         raise ValueError(f"window_before + window_after = {props['window_before']} + "
@@ -303,16 +320,24 @@ def export_onnx(
     if mc_passes:
         from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
 
-        _, rate, kernel, _ = head_of(model)
-        masks = dropout_masks(kernel.shape[0], rate, mc_passes, DEFAULT_SEED)
-        passes_reference = keras_passes(model, windows, masks)
+        _, rate, kernel, _ = head_of(models[0])
+        masks = dropout_masks(kernel.shape[0], rate, mc_passes // len(models), DEFAULT_SEED)
+        passes_reference = np.concatenate([keras_passes(m, windows, masks) for m in models],
+                                          axis=1)
         props.update({"mc_passes": str(mc_passes), "mc_seed": str(DEFAULT_SEED),
                       "mc_dropout_rate": str(rate)})
-    model_proto, props["exporter"] = _convert(model, length, channels, opset, masks, converter)
+    converted = [_convert(m, length, channels, opset, masks, converter) for m in models]
+    props["exporter"] = converted[0][1]
+    if len(models) == 1:
+        model_proto = converted[0][0]
+    else:
+        from ecgtk.export.ensemble import merge_members
+
+        model_proto = merge_members([proto for proto, _ in converted])
     _set_metadata(model_proto, props)
     t_convert = time.perf_counter() - t0
 
-    reference = _keras_predict(model, windows)
+    reference = np.mean([_keras_predict(m, windows) for m in models], axis=0)
     report: dict[str, Any] = {}
 
     def check(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from ecgtk.export.dataset import (
     records_of_patients,
 )
 
-__all__ = ["main", "reproduce", "train_final"]
+__all__ = ["ENSEMBLE_MEMBERS", "main", "reproduce", "train_final"]
 
 MODEL_VERSION = "1.0.0"
 #: Validation patients of the shipped models (early stopping, threshold). Chosen by hand so
@@ -153,8 +153,13 @@ def _log(msg: str) -> None:
 
 
 #: Monte-Carlo dropout passes exported with each model (ecgtk.export.mc_dropout): model 2's
-#: give each beat's uncertainty; model 1 has none.
+#: give each beat's uncertainty (shared out among its ensemble members); model 1 has none.
 MC_PASSES = {"beat": 0, "ventricular": 32}
+#: Trainings (seeds ``seed``, ``seed + 1``, ...) averaged in each shipped model
+#: (:mod:`ecgtk.export.ensemble`). Two for model 2: in the patient-wise cross-validation the
+#: pair labelled ventricular beats better than either member alone
+#: (python -m ecgtk.benchmarks.ensemble_cv), at twice model 2's cost.
+ENSEMBLE_MEMBERS = {"beat": 1, "ventricular": 2}
 
 
 def calibration_metadata(calibration: dict | None) -> dict:
@@ -191,17 +196,45 @@ def calibration_notes(c: dict) -> str:
         f"Method: Monte-Carlo dropout with {c['passes']} fixed passes exported in the graph "
         "(ecgtk.export.mc_dropout): the architecture's only dropout sits before the last layer, "
         "so the passes cost one small matrix product, and fixed masks keep runs "
-        "deterministic. A deep ensemble was not trained: model 2 is the slowest stage of "
-        "ecgtk run, and K members would cost about K times it. Calibration: Platt scaling "
-        "(a, b) in the ONNX metadata; temperature alone made the calibration error worse.")
+        "deterministic. With an ensemble each member gives its share of the passes (the "
+        "same masks), so the spread also holds the members' disagreement. Calibration: Platt "
+        "scaling (a, b) in the ONNX metadata; temperature alone made the calibration error "
+        "worse.")
+
+
+def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
+    """The model card's section on an ensemble's members."""
+    e = info["ensemble"]
+    return (f"The ONNX graph averages {e['members']} trainings of this architecture on the same "
+            f"data (seeds {', '.join(map(str, e['seeds']))}; {info['parameters']:,} parameters "
+            f"each; {' and '.join(f'`{Path(m).name}`' for m in members)}; "
+            "ecgtk.export.ensemble): their probabilities are averaged, and each gives "
+            f"{MC_PASSES['ventricular'] // e['members']} of the dropout passes. The decision "
+            f"threshold {info['threshold']['threshold']:g} was chosen on the averaged validation "
+            "probabilities (the members alone: "
+            f"{', '.join(f'{t:g}' for t in e['member_thresholds'])}). Fine-tuning (--init) and "
+            "Grad-CAM (ecgtk explain) use member 0. Cross-validated, the average of two seeds "
+            "labelled ventricular beats better than either seed alone; see 'Ensemble of seeds' "
+            "(python -m ecgtk.benchmarks.ensemble_cv).")
 
 
 def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed: int = 0,
-                epochs: int | None = None) -> tuple[Path, dict, np.ndarray]:
-    """Train the shipped ``kind`` model; returns its ``.keras``, the training facts and
-    validation windows for the export parity check. A model already trained in ``work/final``
-    (its ``.keras`` and ``.train.json``, e.g. by an interrupted run) is reused."""
-    from ecgtk.export.train import TrainSettings, model_inputs, train_windows, trained_before
+                epochs: int | None = None,
+                members: int | None = None) -> tuple[list[Path], dict, np.ndarray]:
+    """Train the shipped ``kind`` model, ``members`` times (default
+    :data:`ENSEMBLE_MEMBERS`; seeds ``seed``, ``seed + 1``, ...); returns the members'
+    ``.keras``, the training facts (member 0's, with the ensemble's decision threshold chosen
+    on the averaged validation probabilities) and validation windows for the export parity
+    check. Members already trained in ``work/final``, ``work/final_1``, ... (their ``.keras``
+    and ``.train.json``, e.g. by an interrupted run) are reused."""
+    from ecgtk.export.train import (
+        TrainSettings,
+        choose_threshold,
+        model_inputs,
+        predict_proba,
+        train_windows,
+        trained_before,
+    )
 
     val = list(FINAL_VAL_RECORDS)
     train = [r for r in ALL_RECORDS if r not in val]
@@ -210,12 +243,30 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
         val = val + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in val})
     tr = build_windows(kind, data_dirs, train)
     va = build_windows(kind, data_dirs, val)
-    path, info = trained_before(work / "final", kind) or train_windows(
-        kind, tr, va, work / "final", epochs=epochs, seed=seed,
-        settings=TrainSettings(verbose=2))
+    trained = []
+    for member in range(members or ENSEMBLE_MEMBERS[kind]):
+        folder = work / ("final" if member == 0 else f"final_{member}")
+        trained.append(trained_before(folder, kind) or train_windows(
+            kind, tr, va, folder, epochs=epochs, seed=seed + member,
+            settings=TrainSettings(verbose=2)))
+    paths = [path for path, _ in trained]
+    info = dict(trained[0][1])
+    x_val = model_inputs(kind, va, info["n_leads"], info["context"])
+    if len(trained) > 1:
+        import keras
+
+        import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
+
+        p_val = np.mean([predict_proba(keras.models.load_model(str(path)), x_val)
+                         for path in paths], axis=0)
+        info["ensemble"] = {"members": len(trained), "seeds": [i["seed"] for _, i in trained],
+                            "member_thresholds": [i["threshold"]["threshold"]
+                                                  for _, i in trained],
+                            "train_seconds": [i["train_seconds"] for _, i in trained]}
+        info["threshold"] = choose_threshold(kind, p_val, va)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(va), min(512, len(va)), replace=False))
-    return path, info, model_inputs(kind, va, info["n_leads"], info["context"])[pick]
+    return paths, info, x_val[pick]
 
 
 def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | Path,
@@ -224,6 +275,7 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     """Run everything (see the module docstring); returns a summary dict. ``kinds``: the
     models to train, export and describe (the others in ``out`` are left as they are)."""
     from ecgtk.export.crossval import crossval
+    from ecgtk.export.ensemble import member_path, member_paths, passes_for
     from ecgtk.export.modelcard import cpu_throughput, write_card
     from ecgtk.export.onnx_export import export_onnx
     from ecgtk.export.train import CLASSES, configure_tensorflow
@@ -273,9 +325,13 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     for kind in kinds:
         _log(f"final training: {kind}")
         t0 = time.time()
-        keras_path, info, parity = train_final(kind, data_dirs, work, seed=seed)
+        keras_paths, info, parity = train_final(kind, data_dirs, work, seed=seed)
         timings[f"train_{kind}_s"] = round(time.time() - t0, 1)
-        shutil.copyfile(keras_path, out / f"{kind}.keras")
+        shipped = [member_path(out / f"{kind}.keras", i) for i in range(len(keras_paths))]
+        for source, target in zip(keras_paths, shipped, strict=True):
+            shutil.copyfile(source, target)
+        for stale in member_paths(out / f"{kind}.keras")[len(shipped):]:
+            stale.unlink()  # members of an earlier, larger ensemble
         n_leads = info["n_leads"]
         metadata = {
             "model_name": kind,
@@ -295,15 +351,17 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             "training_data": TRAINING_DATA[kind],
         }
         _log(f"export {kind} -> ONNX")
-        report = export_onnx(out / f"{kind}.keras", out / f"{kind}.onnx", metadata=metadata,
+        report = export_onnx(shipped, out / f"{kind}.onnx", metadata=metadata,
                              parity_windows=parity, opset=17, tolerance=1e-4,
-                             mc_passes=MC_PASSES[kind])
+                             mc_passes=passes_for(MC_PASSES[kind], len(shipped)))
         if kind == "ventricular":  # explain and report read this graph (no TensorFlow)
             from ecgtk.export.gradcam import export_gradcam_onnx
 
             export_gradcam_onnx(out / f"{kind}.keras", out / f"{kind}_gradcam.onnx", parity)
         tp = cpu_throughput(out / f"{kind}.onnx", parity, batch=1024, threads=2)
         notes = dict(NOTES[kind])
+        if "ensemble" in info:
+            notes["Ensemble"] = ensemble_notes(info, shipped)
         if kind == "ventricular" and transfer_result:
             from ecgtk.export.transfer import table
 

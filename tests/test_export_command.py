@@ -66,3 +66,20 @@ def test_a_bad_calibration_report_is_a_clear_usage_error(ventricular_keras, tmp_
     assert result.exit_code == 1
     assert "calibration.json" in result.output
     assert not out.exists()
+
+
+def test_members_make_one_averaging_graph(ventricular_keras, tmp_path):
+    """``ecgtk export A --member B``: one graph averaging both trainings, passes shared out."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    other = tmp_path / "ventricular_1.keras"
+    build_model(300, 6, **TINY).save(other)
+    out = tmp_path / "ventricular.onnx"
+    result = export(ventricular_keras, "--member", other, "--out", out)
+    assert result.exit_code == 0, result.output
+    info = read_model_info(out, "ventricular")
+    assert info.members == 2 and info.mc_passes == 32
+    missing = export(ventricular_keras, "--member", tmp_path / "nope.keras", "--out",
+                     tmp_path / "x.onnx")
+    assert missing.exit_code == 1 and "nope.keras" in missing.output

@@ -215,11 +215,16 @@ def export_model(
         "--cv-dir CV --json FILE) whose Platt scaling and review threshold go into the model. "
         "Without it 'ecgtk run' reports the raw probability and marks no beat for review.")
     ] = None,
+    member: Annotated[list[Path] | None, typer.Option(
+        "--member", help="Another training of the same architecture (a .keras) to average "
+        "with MODEL in one graph (an ensemble; repeat for more). The shipped model 2 averages "
+        "two seeds.", show_default=False)] = None,
 ) -> None:
     """Export a trained model to ONNX, checked against Keras on real windows.
 
     Opset 17, dynamic batch, with the metadata ecgtk reads at run time; ONNX Runtime and Keras
     must agree within 1e-4 on real windows of the shipped sample (needs the train extra).
+    With --member the graph averages the models (their decision threshold is MODEL's).
 
     Example: ecgtk export my-models/ventricular.keras --out my-models/ventricular.onnx --gradcam
     --calibration my-cv/calibration.json
@@ -228,11 +233,13 @@ def export_model(
         from ecgtk.export.commands import export_command, read_calibration
     except ImportError:
         _fail("export needs TensorFlow and tf2onnx: pip install 'ecgtk[train]'", code=1)
-    if not model.is_file():
-        _fail(f"{model}: no such model file", code=1)
+    for path in [model, *(member or [])]:
+        if not path.is_file():
+            _fail(f"{path}: no such model file", code=1)
     try:
         report = export_command(model, out, gradcam,
-                                read_calibration(calibration) if calibration else None)
+                                read_calibration(calibration) if calibration else None,
+                                members=member or [])
     except ValueError as error:
         _fail(str(error), code=1)
     console.print(f"{out}: parity max |ONNX - Keras| = {report['max_abs_diff']:.1e}, "

@@ -49,6 +49,8 @@ class ModelInfo:
     calibration: tuple[float, float] | None = None
     #: default uncertainty at and above which a beat is marked for review
     review_threshold: float | None = None
+    #: trainings the graph averages (an ensemble, ``ecgtk.export.ensemble``; 1: one model)
+    members: int = 1
 
     @property
     def model_id(self) -> str:
@@ -90,6 +92,7 @@ def read_model_info(path: Path, name: str | None = None) -> ModelInfo:
             calibration=_calibration(meta.get("calibration")),
             review_threshold=(float(meta["review_threshold"]) if meta.get("review_threshold")
                               else None),
+            members=int(meta.get("ensemble_members", 1)),
         )
     except (KeyError, ValueError) as error:
         raise ModelError(f"{path}: model metadata incomplete or invalid ({error})") from None
