@@ -52,9 +52,11 @@ def record_scores(data_dirs: list[Path], record: str, calls: dict, thresholds: d
     return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
 
 
-def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
-                  seeds: list[int]) -> dict:
-    """Train the extra members of one fold and write the averaged run; returns its fold.json."""
+def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
+                  arch: dict | None = None, with_baseline: bool = True) -> dict:
+    """Train the extra members of one fold (``arch``: build_model arguments over the default
+    architecture's) and write the averaged run; returns its fold.json. ``with_baseline``: the
+    baseline's model 2 is member 0 (else the members are the new trainings alone)."""
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
@@ -75,13 +77,16 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
     train = build_windows("ventricular", data_dirs, meta["train_records"])
     val = build_windows("ventricular", data_dirs, meta["val_records"])
     first = out_dir / "ventricular.keras"
-    shutil.copy2(fold_dir / "ventricular.keras", first)
-    members = [keras.models.load_model(str(first))]
-    for index, seed in enumerate(seeds, start=1):
+    members = []
+    if with_baseline:
+        shutil.copy2(fold_dir / "ventricular.keras", first)
+        members.append(keras.models.load_model(str(first)))
+    settings = TrainSettings(verbose=2, arch=dict(arch or {}))
+    for seed in seeds:
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
-            "ventricular", train, val, member_dir, seed=seed, settings=TrainSettings(verbose=2))
-        shutil.copy2(path, member_path(first, index))  # the layout calibration reads
+            "ventricular", train, val, member_dir, seed=seed, settings=settings)
+        shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
         members.append(keras.models.load_model(str(path)))
     x_val = val.context_inputs(2)
     p_val = np.mean([predict_proba(m, x_val) for m in members], axis=0)
@@ -92,12 +97,14 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path],
         record = npz.stem.removeprefix("probs_")
         calls = dict(np.load(npz))
         extra = [member_probabilities(m, data_dirs, record, calls["candidates"])
-                 for m in members[1:]]
-        calls["p_ventricular"] = np.mean([calls["p_ventricular"], *extra], axis=0)
+                 for m in members[int(with_baseline):]]
+        own = [calls["p_ventricular"]] if with_baseline else []
+        calls["p_ventricular"] = np.mean([*own, *extra], axis=0)
         np.savez(out_dir / npz.name, **calls)
         records[record] = record_scores(data_dirs, record, calls, thresholds)
     result = {**meta, "thresholds": thresholds, "records": records,
-              "ensemble": {"seeds": [0, *seeds], "threshold": threshold}}
+              "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
+                           "arch": arch or {}, "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result
 
@@ -111,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1],
                         help="training seeds of the extra members")
     parser.add_argument("--folds", type=int, nargs="*", default=None)
+    parser.add_argument("--stem-stride", type=int, default=None,
+                        help="build the new members with this stem stride (default: model 2's)")
+    parser.add_argument("--without-baseline", action="store_true",
+                        help="leave the baseline's model 2 out: the new members alone")
     args = parser.parse_args(argv)
     from ecgtk.export.train import configure_tensorflow
 
@@ -124,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         out_dir = args.out / fold_dir.name
         out_dir.mkdir(parents=True, exist_ok=True)
-        results.append(ensemble_fold(fold_dir, out_dir, args.data, args.seeds))
+        arch = {"stem_stride": args.stem_stride} if args.stem_stride else None
+        results.append(ensemble_fold(fold_dir, out_dir, args.data, args.seeds, arch,
+                                     with_baseline=not args.without_baseline))
         print(f"{fold_dir.name}: threshold {results[-1]['thresholds']['ventricular']}",
               flush=True)
     if len(results) == len(fold_dirs):  # every fold: the run's summary, as crossval writes it
