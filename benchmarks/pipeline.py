@@ -140,14 +140,14 @@ def _seconds(work, *args, **kwargs) -> float:
     return time.perf_counter() - started
 
 
-def _average_of(members: list):
-    """One Keras model: the mean of the ``members``' outputs (itself for one member)."""
-    if len(members) == 1:
-        return members[0]
-    import keras
+class _AverageOf:
+    """Keras ``predict`` of an ensemble: each member's, averaged (one member: its own)."""
 
-    window = keras.Input(members[0].input_shape[1:], name="window")
-    return keras.Model(window, keras.layers.Average()([m(window) for m in members]))
+    def __init__(self, members: list) -> None:
+        self.members = members
+
+    def predict(self, x: np.ndarray, **kwargs) -> np.ndarray:
+        return np.mean([m.predict(x, **kwargs) for m in self.members], axis=0)
 
 
 def keras_baseline(models: BeatModels, source: Source) -> dict:
@@ -172,7 +172,7 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
         if len(paths) < models.info[name].members:
             return {"skipped": f"{models.info[name].members} ensemble members in "
                                f"{models.info[name].path.name}, {len(paths)} .keras found"}
-        model = _average_of([keras.models.load_model(str(p)) for p in paths])
+        model = _AverageOf([keras.models.load_model(str(p)) for p in paths])
         onnx_seconds, keras_seconds = [], []
         predict(session, x, models.settings.batch_size)  # warm up both with a whole pass
         model.predict(x, batch_size=models.settings.batch_size, verbose=0)
