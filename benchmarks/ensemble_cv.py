@@ -3,110 +3,20 @@
     python -m ecgtk.benchmarks.ensemble_cv --data ../shared/data --baseline scratch/cv \\
         --out scratch/cv_ensemble --seeds 1
 
-For each fold of a finished cross-validation run (``--baseline``, :mod:`ecgtk.export.crossval`)
-model 2 is trained again on the same records with each of ``--seeds`` (same data, settings and
-validation split; only the seed of the weights, dropout and augmentation order differs). The
-held-out records' model-2 probabilities of the baseline and of the new members are averaged,
-the decision threshold is chosen again on the validation split's averaged probabilities (the
-rule of :func:`ecgtk.export.train.choose_threshold`), and the result is written as a run of its
-own (``OUT/fold<i>/probs_<record>.npz``, ``fold.json``, the members as ``ventricular.keras``,
-``ventricular_1.keras``, ... and ``crossval.json``; model 1's calls are the baseline's), which
-``python -m ecgtk.export.calibration --cv-dir OUT`` and the model card read like any run.
-Then ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores the ensemble through
-the pipeline's per-template decision, as it scored the baseline.
+Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cross-validation
+run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
+``--seeds`` (``--stem-stride``: another architecture; ``--without-baseline``: the new members
+alone), the probabilities averaged, written as a run of its own. Then
+``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
+per-template decision, as it scores the baseline. Measured here: models/ventricular.md,
+'Ensemble of seeds'.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
-
-import numpy as np
-
-
-def member_probabilities(model, data_dirs: list[Path], record: str,
-                         candidates: np.ndarray) -> np.ndarray:
-    """A model 2's p(ventricular) at a record's ``candidates`` (samples at the model rate),
-    with the inputs :func:`ecgtk.export.crossval.run_pipeline` gives it."""
-    from ecgtk.export.dataset import load_record
-    from ecgtk.export.train import predict_proba
-    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
-
-    rd = load_record(data_dirs, record)
-    x = ventricular_inputs(rd.signal[:, :2], candidates, *VENTRICULAR_WINDOW, candidates,
-                           fs=rd.fs)
-    return predict_proba(model, x)
-
-
-def record_scores(data_dirs: list[Path], record: str, calls: dict, thresholds: dict) -> dict:
-    """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them."""
-    from ecgtk.export.crossval import _brief, score_pipeline
-    from ecgtk.export.dataset import find_record, load_record
-    from ecgtk.scoring import load_reference
-
-    reference = load_reference(find_record(data_dirs, record))
-    scores = score_pipeline(reference, calls, load_record(data_dirs, record).record_fs,
-                            thresholds["beat"], thresholds["ventricular"])
-    return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
-
-
-def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
-                  arch: dict | None = None, with_baseline: bool = True) -> dict:
-    """Train the extra members of one fold (``arch``: build_model arguments over the default
-    architecture's) and write the averaged run; returns its fold.json. ``with_baseline``: the
-    baseline's model 2 is member 0 (else the members are the new trainings alone)."""
-    import keras
-
-    import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
-    from ecgtk.export.dataset import build_windows
-    from ecgtk.export.ensemble import member_path
-    from ecgtk.export.train import (
-        TrainSettings,
-        choose_threshold,
-        predict_proba,
-        train_windows,
-        trained_before,
-    )
-
-    done = out_dir / "fold.json"
-    if done.is_file():
-        return json.loads(done.read_text())
-    meta = json.loads((fold_dir / "fold.json").read_text())
-    train = build_windows("ventricular", data_dirs, meta["train_records"])
-    val = build_windows("ventricular", data_dirs, meta["val_records"])
-    first = out_dir / "ventricular.keras"
-    members = []
-    if with_baseline:
-        shutil.copy2(fold_dir / "ventricular.keras", first)
-        members.append(keras.models.load_model(str(first)))
-    settings = TrainSettings(verbose=2, arch=dict(arch or {}))
-    for seed in seeds:
-        member_dir = out_dir / f"seed{seed}"
-        path, _ = trained_before(member_dir, "ventricular") or train_windows(
-            "ventricular", train, val, member_dir, seed=seed, settings=settings)
-        shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
-        members.append(keras.models.load_model(str(path)))
-    x_val = val.context_inputs(2)
-    p_val = np.mean([predict_proba(m, x_val) for m in members], axis=0)
-    threshold = choose_threshold("ventricular", p_val, val)
-    thresholds = {**meta["thresholds"], "ventricular": threshold["threshold"]}
-    records = {}
-    for npz in sorted(fold_dir.glob("probs_*.npz")):
-        record = npz.stem.removeprefix("probs_")
-        calls = dict(np.load(npz))
-        extra = [member_probabilities(m, data_dirs, record, calls["candidates"])
-                 for m in members[int(with_baseline):]]
-        own = [calls["p_ventricular"]] if with_baseline else []
-        calls["p_ventricular"] = np.mean([*own, *extra], axis=0)
-        np.savez(out_dir / npz.name, **calls)
-        records[record] = record_scores(data_dirs, record, calls, thresholds)
-    result = {**meta, "thresholds": thresholds, "records": records,
-              "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
-                           "arch": arch or {}, "threshold": threshold}}
-    done.write_text(json.dumps(result, indent=1, default=str))
-    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,30 +33,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--without-baseline", action="store_true",
                         help="leave the baseline's model 2 out: the new members alone")
     args = parser.parse_args(argv)
+    from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow
 
     configure_tensorflow(2)
-    fold_dirs = sorted(p for p in args.baseline.glob("fold*") if (p / "fold.json").is_file())
-    if not fold_dirs:
-        parser.error(f"{args.baseline}: no finished folds")
-    results = []
-    for fold_dir in fold_dirs:
-        if args.folds is not None and int(fold_dir.name.removeprefix("fold")) not in args.folds:
-            continue
-        out_dir = args.out / fold_dir.name
-        out_dir.mkdir(parents=True, exist_ok=True)
-        arch = {"stem_stride": args.stem_stride} if args.stem_stride else None
-        results.append(ensemble_fold(fold_dir, out_dir, args.data, args.seeds, arch,
-                                     with_baseline=not args.without_baseline))
-        print(f"{fold_dir.name}: threshold {results[-1]['thresholds']['ventricular']}",
-              flush=True)
-    if len(results) == len(fold_dirs):  # every fold: the run's summary, as crossval writes it
-        from ecgtk.export.crossval import summarise
-
-        summary = summarise(results)
-        baseline = json.loads((args.baseline / "crossval.json").read_text())
-        summary.update({k: baseline[k] for k in ("seed", "folds_of_patients") if k in baseline})
-        (args.out / "crossval.json").write_text(json.dumps(summary, indent=1, default=str))
+    try:
+        summary = ensemble_crossval(
+            args.baseline, args.out, args.data, args.seeds, folds=args.folds,
+            arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
+            with_baseline=not args.without_baseline)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    if summary is not None:
         print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
 
 

@@ -120,3 +120,55 @@ def test_pipeline_runs_an_ensemble_model(members, windows, tmp_path):
     assert beats.any() and calls.p_passes.shape == (len(candidates), 32)
     assert np.isfinite(calls.p_ventricular[beats]).all()
     assert json.loads(read_onnx_metadata(out)["classes"])[1] == "ventricular"
+
+
+def test_ensemble_crossval_writes_a_run_calibration_can_read(data_dir, tmp_path, monkeypatch):
+    """One fold of a tiny 'run' (train 101, validate 119, hold out 208): the new member is
+    trained, the probabilities averaged, and the run's files laid out like crossval's."""
+    import keras
+
+    from ecgtk.export import train as tr
+    from ecgtk.export.crossval import PipelineModels, run_pipeline
+    from ecgtk.export.dataset import load_record
+    from ecgtk.export.ensemble_crossval import ensemble_crossval
+
+    monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(tr.DEFAULT_EPOCHS, "ventricular", 1)
+    monkeypatch.setitem(tr.DEFAULT_ARCH, "ventricular", TINY)
+    baseline = tmp_path / "cv"
+    fold = baseline / "fold0"
+    fold.mkdir(parents=True)
+    keras.utils.set_random_seed(0)
+    build_model(300, 6, **TINY).save(fold / "ventricular.keras")
+    rd = load_record([data_dir], "208")
+    constant = _Constant(0.9)
+    np.savez(fold / "probs_208.npz", **run_pipeline(
+        rd.signal, PipelineModels(constant, constant), rd.fs))
+    (fold / "fold.json").write_text(json.dumps({
+        "fold": 0, "test_records": ["208"], "train_records": ["101"], "val_records": ["119"],
+        "thresholds": {"beat": 0.5, "ventricular": 0.5}, "records": {}}))
+    (baseline / "crossval.json").write_text(json.dumps({"seed": 0}))
+
+    out = tmp_path / "cv_ensemble"
+    summary = ensemble_crossval(baseline, out, [data_dir], [1], verbose=False)
+    assert member_paths(out / "fold0" / "ventricular.keras") == [
+        out / "fold0" / "ventricular.keras", out / "fold0" / "ventricular_1.keras"]
+    before, after = np.load(fold / "probs_208.npz"), np.load(out / "fold0" / "probs_208.npz")
+    with before, after:
+        np.testing.assert_array_equal(after["candidates"], before["candidates"])
+        np.testing.assert_array_equal(after["p_beat"], before["p_beat"])
+        assert np.abs(after["p_ventricular"] - before["p_ventricular"]).max() > 0  # averaged
+    assert summary["n_records"] == 1 and "veb" in summary["pipeline"]
+    assert (out / "crossval.json").is_file()
+    assert ensemble_crossval(baseline, out, [data_dir], [1], verbose=False) == json.loads(
+        (out / "crossval.json").read_text())  # a finished fold is not run again
+
+
+class _Constant:
+    """A stand-in model: p(class 1) = ``p`` for every window."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def __call__(self, x):
+        return np.full(len(x), self.p, np.float32)

@@ -1,0 +1,143 @@
+"""Cross-validation of an ensemble of model 2 (several training seeds, probabilities averaged).
+
+For each fold of a finished cross-validation run (:mod:`ecgtk.export.crossval`) model 2 is
+trained again on the same records with each of the given seeds (same data, settings and
+validation split; only the seed of the weights, dropout and augmentation order differs). The
+held-out records' model-2 probabilities of the run's own model 2 (member 0) and of the new
+members are averaged, the decision threshold is chosen again on the validation split's averaged
+probabilities (the rule of :func:`ecgtk.export.train.choose_threshold`), and the result is
+written as a run of its own: ``OUT/fold<i>/probs_<record>.npz``, ``fold.json``, the members as
+``ventricular.keras``, ``ventricular_1.keras``, ... (:mod:`ecgtk.export.ensemble`) and
+``OUT/crossval.json``; model 1's calls are the run's. So calibration
+(:mod:`ecgtk.export.calibration`), the model card and
+``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` read it like any run.
+:func:`ecgtk.export.reproduce.reproduce` runs it for the shipped ensemble;
+``python -m ecgtk.benchmarks.ensemble_cv`` runs it by hand (other seeds, architectures).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ensemble_crossval", "ensemble_fold"]
+
+
+def member_probabilities(model, data_dirs: list[Path], record: str,
+                         candidates: np.ndarray) -> np.ndarray:
+    """A model 2's p(ventricular) at a record's ``candidates`` (samples at the model rate),
+    with the inputs :func:`ecgtk.export.crossval.run_pipeline` gives it."""
+    from ecgtk.export.dataset import load_record
+    from ecgtk.export.train import predict_proba
+    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
+
+    rd = load_record(data_dirs, record)
+    x = ventricular_inputs(rd.signal[:, :2], candidates, *VENTRICULAR_WINDOW, candidates,
+                           fs=rd.fs)
+    return predict_proba(model, x)
+
+
+def record_scores(data_dirs: list[Path], record: str, calls: dict, thresholds: dict) -> dict:
+    """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them."""
+    from ecgtk.export.crossval import _brief, score_pipeline
+    from ecgtk.export.dataset import find_record, load_record
+    from ecgtk.scoring import load_reference
+
+    reference = load_reference(find_record(data_dirs, record))
+    scores = score_pipeline(reference, calls, load_record(data_dirs, record).record_fs,
+                            thresholds["beat"], thresholds["ventricular"])
+    return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
+
+
+def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
+                  arch: dict | None = None, with_baseline: bool = True) -> dict:
+    """Train the extra members of one fold (``arch``: build_model arguments over the default
+    architecture's) and write the averaged run; returns its fold.json. ``with_baseline``: the
+    baseline's model 2 is member 0 (else the members are the new trainings alone)."""
+    import keras
+
+    import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
+    from ecgtk.export.dataset import build_windows
+    from ecgtk.export.ensemble import member_path
+    from ecgtk.export.train import (
+        TrainSettings,
+        choose_threshold,
+        predict_proba,
+        train_windows,
+        trained_before,
+    )
+
+    done = out_dir / "fold.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    meta = json.loads((fold_dir / "fold.json").read_text())
+    train = build_windows("ventricular", data_dirs, meta["train_records"])
+    val = build_windows("ventricular", data_dirs, meta["val_records"])
+    first = out_dir / "ventricular.keras"
+    members = []
+    if with_baseline:
+        shutil.copy2(fold_dir / "ventricular.keras", first)
+        members.append(keras.models.load_model(str(first)))
+    settings = TrainSettings(verbose=2, arch=dict(arch or {}))
+    for seed in seeds:
+        member_dir = out_dir / f"seed{seed}"
+        path, _ = trained_before(member_dir, "ventricular") or train_windows(
+            "ventricular", train, val, member_dir, seed=seed, settings=settings)
+        shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
+        members.append(keras.models.load_model(str(path)))
+    x_val = val.context_inputs(2)
+    p_val = np.mean([predict_proba(m, x_val) for m in members], axis=0)
+    threshold = choose_threshold("ventricular", p_val, val)
+    thresholds = {**meta["thresholds"], "ventricular": threshold["threshold"]}
+    records = {}
+    for npz in sorted(fold_dir.glob("probs_*.npz")):
+        record = npz.stem.removeprefix("probs_")
+        calls = dict(np.load(npz))
+        extra = [member_probabilities(m, data_dirs, record, calls["candidates"])
+                 for m in members[int(with_baseline):]]
+        own = [calls["p_ventricular"]] if with_baseline else []
+        calls["p_ventricular"] = np.mean([*own, *extra], axis=0)
+        np.savez(out_dir / npz.name, **calls)
+        records[record] = record_scores(data_dirs, record, calls, thresholds)
+    result = {**meta, "thresholds": thresholds, "records": records,
+              "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
+                           "arch": arch or {}, "threshold": threshold}}
+    done.write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
+                      seeds: Sequence[int], *, arch: dict | None = None,
+                      with_baseline: bool = True, folds: Sequence[int] | None = None,
+                      verbose: bool = True) -> dict | None:
+    """:func:`ensemble_fold` for every finished fold of the ``baseline`` run (or those in
+    ``folds``); returns the run's summary (also ``out/crossval.json``) once every fold is done,
+    else None."""
+    from ecgtk.export.crossval import summarise
+
+    baseline, out = Path(baseline), Path(out)
+    fold_dirs = sorted(p for p in baseline.glob("fold*") if (p / "fold.json").is_file())
+    if not fold_dirs:
+        raise FileNotFoundError(f"{baseline}: no finished cross-validation folds")
+    results = []
+    for fold_dir in fold_dirs:
+        if folds is not None and int(fold_dir.name.removeprefix("fold")) not in folds:
+            continue
+        out_dir = out / fold_dir.name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results.append(ensemble_fold(fold_dir, out_dir, list(data_dirs), list(seeds), arch,
+                                     with_baseline=with_baseline))
+        if verbose:
+            print(f"ensemble {fold_dir.name}: threshold "
+                  f"{results[-1]['thresholds']['ventricular']}", flush=True)
+    if len(results) < len(fold_dirs):
+        return None
+    summary = summarise(results)
+    own = json.loads((baseline / "crossval.json").read_text())
+    summary.update({k: own[k] for k in ("seed", "folds_of_patients") if k in own})
+    (out / "crossval.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
