@@ -47,7 +47,7 @@ def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int
         with np.load(cache) as stored:
             if stored["p_passes"].shape == (len(candidates), passes):
                 return stored["p_passes"]
-    from ecgtk.export.ensemble import member_paths
+    from ecgtk.export.ensemble import member_paths, passes_per_member
     from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
     from ecgtk.export.onnx_export import load_keras_model
     from ecgtk.export.records import load_record
@@ -55,13 +55,12 @@ def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int
 
     rd = load_record(data, record)
     models = [load_keras_model(path) for path in member_paths(fold_dir / "ventricular.keras")]
-    if passes % len(models):
-        raise ValueError(f"{passes} passes do not share out among {len(models)} members")
     leads = leads_of_context_input(models[0].input_shape[-1])
     windows = ventricular_inputs(rd.signal[:, :leads], candidates, *VENTRICULAR_WINDOW,
                                  candidates, fs=rd.fs)
     _, rate, kernel, _ = head_of(models[0])
-    masks = dropout_masks(kernel.shape[0], rate, passes // len(models), DEFAULT_SEED)
+    masks = dropout_masks(kernel.shape[0], rate, passes_per_member(passes, len(models)),
+                          DEFAULT_SEED)
     out = np.concatenate([keras_passes(model, windows, masks) for model in models], axis=1)
     np.savez(cache, p_passes=out)
     return out

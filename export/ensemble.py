@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["member_path", "member_paths", "merge_members", "passes_for"]
+__all__ = ["member_path", "member_paths", "merge_members", "passes_for", "passes_per_member"]
 
 
 def member_path(first: str | Path, index: int) -> Path:
@@ -47,6 +47,15 @@ def passes_for(passes: int, members: int) -> int:
     if members < 1:
         raise ValueError(f"an ensemble needs at least one member, got {members}")
     return passes - passes % members
+
+
+def passes_per_member(passes: int, members: int) -> int:
+    """How many of an ensemble's ``passes`` Monte-Carlo dropout passes each of its ``members``
+    gives; ValueError unless they share out evenly (see :func:`passes_for`)."""
+    if members < 1 or passes % members:
+        raise ValueError(f"mc_passes {passes} must be a multiple of the {members} ensemble "
+                         "members")
+    return passes // members
 
 
 def merge_members(members: Sequence) -> object:

@@ -27,29 +27,32 @@ import numpy as np
 __all__ = ["ensemble_crossval", "ensemble_fold"]
 
 
-def member_probabilities(model, data_dirs: list[Path], record: str,
-                         candidates: np.ndarray) -> np.ndarray:
-    """A model 2's p(ventricular) at a record's ``candidates`` (samples at the model rate),
-    with the inputs :func:`ecgtk.export.crossval.run_pipeline` gives it."""
-    from ecgtk.export.dataset import load_record
+def member_probabilities(models: list, signal: np.ndarray, fs: float,
+                         candidates: np.ndarray) -> list[np.ndarray]:
+    """Each model 2's p(ventricular) at the ``candidates`` (samples at the model rate ``fs``)
+    of a record's ``signal``, with the inputs :func:`ecgtk.export.crossval.run_pipeline` gives
+    it (built once: the members share one architecture)."""
     from ecgtk.export.train import predict_proba
-    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
+    from ecgtk.inputs import VENTRICULAR_WINDOW, leads_of_context_input, ventricular_inputs
 
-    rd = load_record(data_dirs, record)
-    x = ventricular_inputs(rd.signal[:, :2], candidates, *VENTRICULAR_WINDOW, candidates,
-                           fs=rd.fs)
-    return predict_proba(model, x)
+    if not models:
+        return []
+    leads = leads_of_context_input(models[0].input_shape[-1])
+    x = ventricular_inputs(signal[:, :leads], candidates, *VENTRICULAR_WINDOW, candidates,
+                           fs=fs)
+    return [predict_proba(model, x) for model in models]
 
 
-def record_scores(data_dirs: list[Path], record: str, calls: dict, thresholds: dict) -> dict:
+def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: float,
+                  thresholds: dict) -> dict:
     """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them."""
     from ecgtk.export.crossval import _brief, score_pipeline
-    from ecgtk.export.dataset import find_record, load_record
+    from ecgtk.export.dataset import find_record
     from ecgtk.scoring import load_reference
 
     reference = load_reference(find_record(data_dirs, record))
-    scores = score_pipeline(reference, calls, load_record(data_dirs, record).record_fs,
-                            thresholds["beat"], thresholds["ventricular"])
+    scores = score_pipeline(reference, calls, record_fs, thresholds["beat"],
+                            thresholds["ventricular"])
     return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
 
 
@@ -61,7 +64,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
-    from ecgtk.export.dataset import build_windows
+    from ecgtk.export.dataset import build_windows, load_record
     from ecgtk.export.ensemble import member_path
     from ecgtk.export.train import (
         TrainSettings,
@@ -97,12 +100,13 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     for npz in sorted(fold_dir.glob("probs_*.npz")):
         record = npz.stem.removeprefix("probs_")
         calls = dict(np.load(npz))
-        extra = [member_probabilities(m, data_dirs, record, calls["candidates"])
-                 for m in members[int(with_baseline):]]
+        rd = load_record(data_dirs, record)
+        extra = member_probabilities(members[int(with_baseline):], rd.signal, rd.fs,
+                                     calls["candidates"])
         own = [calls["p_ventricular"]] if with_baseline else []
         calls["p_ventricular"] = np.mean([*own, *extra], axis=0)
         np.savez(out_dir / npz.name, **calls)
-        records[record] = record_scores(data_dirs, record, calls, thresholds)
+        records[record] = record_scores(data_dirs, record, calls, rd.record_fs, thresholds)
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
                            "arch": arch or {}, "threshold": threshold}}

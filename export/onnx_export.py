@@ -281,9 +281,9 @@ def export_onnx(
     if any(_model_io(m) != (length, channels, n_classes) for m in models[1:]):
         raise ValueError("ensemble members must share their input and output shapes: "
                          f"{[_model_io(m) for m in models]}")
-    if mc_passes % len(models):
-        raise ValueError(f"mc_passes {mc_passes} must be a multiple of the {len(models)} "
-                         "ensemble members")
+    from ecgtk.export.ensemble import merge_members, passes_per_member
+
+    per_member = passes_per_member(mc_passes, len(models))
     windows = _check_windows(parity_windows, length, channels, "parity_windows")
 
     before = length // 2
@@ -321,7 +321,7 @@ def export_onnx(
         from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
 
         _, rate, kernel, _ = head_of(models[0])
-        masks = dropout_masks(kernel.shape[0], rate, mc_passes // len(models), DEFAULT_SEED)
+        masks = dropout_masks(kernel.shape[0], rate, per_member, DEFAULT_SEED)
         passes_reference = np.concatenate([keras_passes(m, windows, masks) for m in models],
                                           axis=1)
         props.update({"mc_passes": str(mc_passes), "mc_seed": str(DEFAULT_SEED),
@@ -331,8 +331,6 @@ def export_onnx(
     if len(models) == 1:
         model_proto = converted[0][0]
     else:
-        from ecgtk.export.ensemble import merge_members
-
         model_proto = merge_members([proto for proto, _ in converted])
     _set_metadata(model_proto, props)
     t_convert = time.perf_counter() - t0

@@ -88,18 +88,18 @@ NOTES = {
             "as in 118e*/119e* (other pieces, random offsets), so the nstdb numbers are not "
             "fully noise-independent."),
         "Context channels (measured, not kept)": (
-            "Model 1 built like model 2, reading beside its two leads their median beats of the 1"
-            "0-minute stretch and the two log RR ratios (TrainSettings(context=True); python -m e"
-            "cgtk.benchmarks.beat_context_cv --baseline WORK/cv), in the same cross-validation wi"
-            "th the same model 2: DS1 + paced beats lost 243 -> 166 of 59,782 (Se 99.59 -> 99.72 "
-            "%; false beats 55 -> 55), almost all in 207 (114 -> 41: its escape beats, MIT-BIH's "
-            "only E beats) and 223 (13 -> 0); outside 207 and the paced 217 it lost as many as be"
-            "fore (124 -> 124), and it let more noise through (118e06 + 119e06 false beats 38 -> "
-            "91, all nstdb records 1971 -> 2286). Honest VEB F1 after the per-template decision: "
-            "84.4 -> 85.5 %, from 207's escape beats. Not kept: the gain is one patient's rare be"
-            "ats, the loss is noise rejection. (This cross-validation, rerun here, gave the shipp"
-            "ed recipe beats Se 99.59 % and 38 false beats on 118e06 + 119e06 against the card's "
-            "99.45 % and 93: the training varies between runs too.)"),
+            "Model 1 built like model 2, reading beside its two leads their median beats of the "
+            "10-minute stretch and the two log RR ratios (TrainSettings(context=True); python -m "
+            "ecgtk.benchmarks.beat_context_cv --baseline WORK/cv), in the same cross-validation "
+            "with the same model 2: DS1 + paced beats lost 243 -> 166 of 59,782 (Se 99.59 -> "
+            "99.72 %; false beats 55 -> 55), almost all in 207 (114 -> 41: its escape beats, "
+            "MIT-BIH's only E beats) and 223 (13 -> 0); outside 207 and the paced 217 it lost as "
+            "many as before (124 -> 124), and it let more noise through (118e06 + 119e06 false "
+            "beats 38 -> 91, all nstdb records 1971 -> 2286). Honest VEB F1 after the "
+            "per-template decision: 84.4 -> 85.5 %, from 207's escape beats. Not kept: the gain "
+            "is one patient's rare beats, the loss is noise rejection. (This cross-validation, "
+            "rerun here, gave the shipped recipe beats Se 99.59 % and 38 false beats on 118e06 + "
+            "119e06 against the card's 99.45 % and 93: the training varies between runs too.)"),
     },
     "ventricular": {
         "Design choices": (
@@ -248,12 +248,15 @@ def calibration_notes(c: dict) -> str:
 
 def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
     """The model card's section on an ensemble's members."""
+    from ecgtk.export.ensemble import passes_for, passes_per_member
+
     e = info["ensemble"]
+    each = passes_per_member(passes_for(MC_PASSES[info["kind"]], e["members"]), e["members"])
     return (f"The ONNX graph averages {e['members']} trainings of this architecture on the same "
             f"data (seeds {', '.join(map(str, e['seeds']))}; {info['parameters']:,} parameters "
             f"each; {' and '.join(f'`{Path(m).name}`' for m in members)}; "
             "ecgtk.export.ensemble): their probabilities are averaged, and each gives "
-            f"{MC_PASSES['ventricular'] // e['members']} of the dropout passes. The decision "
+            f"{each} of the dropout passes. The decision "
             f"threshold {info['threshold']['threshold']:g} was chosen on the averaged validation "
             "probabilities (the members alone: "
             f"{', '.join(f'{t:g}' for t in e['member_thresholds'])}). Fine-tuning (--init) and "
