@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -52,18 +52,20 @@ def write_tiled_edf12(path: Path, hours: float, fs: int = 1000) -> Path:
 
 
 def time_run(source: Path, out: Path, models: Path | None) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time and peak RSS of one ``ecgtk run`` process (its own, from ``os.wait4``)."""
     command = [sys.executable, "-m", "ecgtk", "run", str(source), "--out", str(out),
                "--workers", "1", "--force", "--quiet"]
     command += ["--models", str(models)] if models else []
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        raise RuntimeError(f"ecgtk run failed: {done.stderr[-2000:]}")
-    return {"seconds": round(seconds, 2),
-            "peak_rss_mb": round(max(peak_kb, before) / 1024, 1)}
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"ecgtk run failed: {errors.read()[-2000:].decode()}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def main() -> None:

@@ -10,12 +10,15 @@ original framework's set-up) and the ONNX/Keras speed ratio is reported.
 Keys of the result (seconds unless named otherwise): ``device``, ``providers``, ``records``,
 ``hours_per_record``, ``total_seconds``, ``recordings_per_hour`` (one worker),
 ``seconds_per_24h_recording``, ``beats``, ``beats_per_second``, ``stage_seconds`` (summed over
-records: read, detect, model1, model2, templates, write), ``peak_rss_mb``, ``peak_gpu_mb`` (GPU
-memory in use on GPU 0 by all processes, from ``nvidia-smi``; null on CPU), ``baseline``
-(``windows``, ``repeats``, ``onnx_seconds`` and ``keras_seconds`` of each pass,
-``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio`` per
-model, or a ``skipped`` reason; each rate is the fastest of ``repeats`` timed passes over the
-windows, ONNX and Keras interleaved).
+records and over the chunk lanes' threads: read, detect, model1, model2, templates, write; with
+``lanes`` > 1 stages overlap, so they sum to more than ``total_seconds``), ``peak_rss_mb``,
+``peak_gpu_mb`` (GPU memory in use on GPU 0 by all processes, from ``nvidia-smi``; null on
+CPU), ``lanes`` (chunks whose model calls run at once, :func:`ecgtk.beat_models.worker_layout`),
+``baseline`` (per model: ``windows``, ``repeats``, ``members``, ``onnx_batch``,
+``onnx_lanes``, ``keras_batch``, ``onnx_seconds`` and ``keras_seconds`` of each pass,
+``onnx_windows_per_s``, ``keras_windows_per_s``, ``ratio``; or a ``skipped`` reason; each rate
+is the fastest of ``repeats`` timed passes over the windows, ONNX and Keras interleaved; ONNX
+Runtime runs as the pipeline does, Keras at its fastest batch).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +46,9 @@ from ecgtk.timing import STAGES, StageClock
 
 #: Windows per model for the Keras-vs-ONNX baseline.
 BASELINE_WINDOWS = 8192
+#: Keras' batch size in the baseline: its fastest here (5,900-6,100 windows/s for one model-2
+#: member at 256 and 1024 on 2 cores, 3,100-3,700 at 64).
+KERAS_BATCH = 256
 #: Timed passes over the baseline windows per runtime (the fastest counts).
 BASELINE_REPEATS = 5
 
@@ -114,6 +122,7 @@ def run_bench(sources: list[Source], settings: ModelSettings, baseline: bool = T
                           if k in clock.seconds},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_gpu_mb": gpu.peak_mb if on_gpu else None,
+        "lanes": models.lanes,
     }
     result["baseline"] = (keras_baseline(models, sources[0]) if baseline
                           else {"skipped": "not asked for"})
@@ -131,6 +140,20 @@ def baseline_windows(models: BeatModels, source: Source) -> dict[str, np.ndarray
         if sum(len(w) for w in found["beat"]) >= BASELINE_WINDOWS:
             break
     return {name: np.concatenate(parts)[:BASELINE_WINDOWS] for name, parts in found.items()}
+
+
+def predict_in_lanes(session, windows: np.ndarray, batch_size: int, lanes: int) -> np.ndarray:
+    """Class probabilities of ``windows`` as the pipeline's lanes compute them: ``lanes``
+    threads, each running every ``lanes``-th window on the shared session."""
+    if lanes <= 1:
+        return predict(session, windows, batch_size)
+    with ThreadPoolExecutor(lanes) as pool:
+        parts = list(pool.map(lambda k: predict(session, windows[k::lanes], batch_size),
+                              range(lanes)))
+    out = np.empty((len(windows), parts[0].shape[1]), np.float32)
+    for k, part in enumerate(parts):
+        out[k::lanes] = part
+    return out
 
 
 def _seconds(work, *args, **kwargs) -> float:
@@ -153,7 +176,9 @@ class _AverageOf:
 def keras_baseline(models: BeatModels, source: Source) -> dict:
     """Windows per second through ONNX Runtime and through Keras, on the same windows. For an
     ensemble (``ecgtk.export.ensemble``) Keras runs every member and averages, as the graph
-    does."""
+    does. Each runs as it runs best: ONNX Runtime as the pipeline runs it (the worker's
+    lanes and batch size, :func:`predict_in_lanes`), Keras on every core in batches of
+    :data:`KERAS_BATCH`."""
     keras_paths = {name: info.path.with_suffix(".keras") for name, info in models.info.items()}
     if not all(p.is_file() for p in keras_paths.values()):
         return {"skipped": "the .keras sources of the models are not installed"}
@@ -174,17 +199,19 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
                                f"{models.info[name].path.name}, {len(paths)} .keras found"}
         model = _AverageOf([keras.models.load_model(str(p)) for p in paths])
         onnx_seconds, keras_seconds = [], []
-        predict(session, x, models.settings.batch_size)  # warm up both with a whole pass
-        model.predict(x, batch_size=models.settings.batch_size, verbose=0)
+        onnx = partial(predict_in_lanes, session, x, models.settings.batch_size, models.lanes)
+        onnx()  # warm up both with a whole pass
+        model.predict(x, batch_size=KERAS_BATCH, verbose=0)
         # interleaved, so drifts of the machine hit both; the fastest pass of each counts
         # (Keras' passes are bimodal here: about 1,570 or 2,900 windows/s for model 2)
         for _ in range(BASELINE_REPEATS):
-            onnx_seconds.append(_seconds(predict, session, x, models.settings.batch_size))
-            keras_seconds.append(_seconds(model.predict, x,
-                                          batch_size=models.settings.batch_size, verbose=0))
+            onnx_seconds.append(_seconds(onnx))
+            keras_seconds.append(_seconds(model.predict, x, batch_size=KERAS_BATCH, verbose=0))
         onnx_rate = len(x) / min(onnx_seconds)
         keras_rate = len(x) / min(keras_seconds)
         out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS, "members": len(paths),
+                     "onnx_batch": models.settings.batch_size, "onnx_lanes": models.lanes,
+                     "keras_batch": KERAS_BATCH,
                      "onnx_seconds": [round(t, 3) for t in onnx_seconds],
                      "keras_seconds": [round(t, 3) for t in keras_seconds],
                      "onnx_windows_per_s": round(onnx_rate, 1),

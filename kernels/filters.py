@@ -66,7 +66,7 @@ def default_padlen(sos: np.ndarray) -> int:
     return 3 * ntaps
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sosfilt_inplace(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, step: int) -> None:
     """Filter every column of ``x`` ``(n, leads)`` in place through all DF-II-T sections,
     forward (``step=1``) or backward (``step=-1``); each state starts at ``zi * x[first]``.
@@ -96,7 +96,7 @@ def _sosfilt_inplace(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, step: int) 
         i += step
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sosfiltfilt_core(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, padlen: int) -> np.ndarray:
     n, n_leads = x.shape
     ext = np.empty((n + 2 * padlen, n_leads))

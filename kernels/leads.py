@@ -42,7 +42,7 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
     return weight, level
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _block_stats(feature: np.ndarray, unusable: np.ndarray, block: int, lead_in: int,
                  step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per block and lead: the feature's maximum, the median of every ``step``-th sample (the
@@ -86,7 +86,7 @@ def block_stats_reference(feature: np.ndarray, unusable: np.ndarray, block: int,
 
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _combine_leads_core(feature: np.ndarray, slope: np.ndarray, gains: np.ndarray, block: int,
                         lead_in: int) -> tuple[np.ndarray, np.ndarray]:
     n, n_leads = feature.shape

@@ -28,7 +28,7 @@ def qrs_scale(signal: np.ndarray, beats: np.ndarray, half_width: int,
     return np.maximum(np.nanmedian(ptp, axis=0), floor).astype(np.float32)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ptp_around(x: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray:
     n, n_leads = x.shape
     out = np.empty((beats.shape[0], n_leads), dtype=np.float32)
@@ -45,7 +45,7 @@ def _ptp_around(x: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _normalise_core(windows: np.ndarray, scale: np.ndarray, clip: float) -> np.ndarray:
     n, length, channels = windows.shape
     out = np.empty_like(windows)

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _unusable_core(x: np.ndarray, window: int, min_range: float) -> np.ndarray:
     n, n_leads = x.shape
     bad = np.zeros((n, n_leads), dtype=np.bool_)

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _window_medians_and_extremes(x: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray,
                                  before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
@@ -21,7 +21,7 @@ def _window_medians_and_extremes(x: np.ndarray, beats: np.ndarray, lead_of_beat:
     return medians, extremes
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _refine_core(x: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray, before: int,
                  after: int, medians: np.ndarray, polarity: np.ndarray) -> np.ndarray:
     n = x.shape[0]

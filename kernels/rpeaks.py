@@ -56,7 +56,7 @@ class DetectorParams:
 # 1. QRS feature
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _qrs_feature_core(y: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     n, n_leads = y.shape
     feature = np.empty((n, n_leads))
@@ -108,7 +108,7 @@ def qrs_feature_reference(filtered: np.ndarray, fs: float,
 # 2. Candidate peaks
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _local_peaks_core(f: np.ndarray, distance: int) -> np.ndarray:
     n = f.shape[0]
     out = np.empty(max(16, n // max(distance, 1) + 16), dtype=np.int64)
@@ -156,7 +156,7 @@ def local_peaks_reference(f: np.ndarray, distance: int) -> np.ndarray:
 # 3. Adaptive thresholds
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, fs: float,
                    refractory_s: float, twave_window_s: float, twave_slope_ratio: float,
                    searchback_rr_ratio: float, threshold_fraction: float) -> np.ndarray:
@@ -298,7 +298,7 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
     return (refined, polarity) if return_polarity else refined
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def window_max(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     """Maximum of ``x`` over ``centre +- half`` samples, for each of ``centres``."""
     n = x.shape[0]
@@ -312,7 +312,7 @@ def window_max(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _zero_unusable(x: np.ndarray, unusable: np.ndarray) -> np.ndarray:
     """float64 copy of ``x`` with unusable (and NaN) samples set to 0."""
     out = np.empty(x.shape)

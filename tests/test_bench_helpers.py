@@ -46,6 +46,7 @@ def test_bench_command_reports_documented_keys(tmp_path):
         assert key in report
     assert report["providers"] == ["CPUExecutionProvider"] and report["peak_gpu_mb"] is None
     assert {"detect", "model1", "model2", "templates"} <= set(report["stage_seconds"])
+    assert report["lanes"] >= 1
     assert report["beats_per_second"] > 0
 
 
@@ -61,13 +62,25 @@ def test_keras_baseline_times_both_runtimes_on_the_same_windows(tmp_path, monkey
     calls = []
     real_seconds = pipeline._seconds
     monkeypatch.setattr(pipeline, "_seconds", lambda work, *a, **k: calls.append(
-        getattr(work, "__name__", "?")) or real_seconds(work, *a, **k))
+        getattr(getattr(work, "func", work), "__name__", "?")) or real_seconds(work, *a, **k))
     source = pipeline.tiled_archive(tmp_path, 1, 0.1)[0]
-    out = pipeline.keras_baseline(models_for(ModelSettings(threads=2)), source)
+    out = pipeline.keras_baseline(models_for(ModelSettings(lanes=2)), source)
     assert set(out) == {"beat", "ventricular"}
     for figures in out.values():
         assert figures["windows"] == 300 and figures["repeats"] == pipeline.BASELINE_REPEATS
         assert figures["onnx_windows_per_s"] > 0 and figures["keras_windows_per_s"] > 0
         assert figures["ratio"] == round(figures["onnx_windows_per_s"]
                                          / figures["keras_windows_per_s"], 2)
-    assert calls == ["predict", "predict"] * (2 * pipeline.BASELINE_REPEATS)
+        assert (figures["onnx_lanes"], figures["keras_batch"]) == (2, pipeline.KERAS_BATCH)
+    assert calls == ["predict_in_lanes", "predict"] * (2 * pipeline.BASELINE_REPEATS)
+
+
+def test_predict_in_lanes_gives_the_probabilities_of_one_call():
+    import numpy as np
+
+    from ecgtk.sessions import open_session, predict, shipped_model_path
+
+    session = open_session(shipped_model_path("beat"))
+    windows = np.random.default_rng(0).normal(size=(101, 100, 2)).astype(np.float32)
+    np.testing.assert_array_equal(pipeline.predict_in_lanes(session, windows, 16, 3),
+                                  predict(session, windows, 16))

@@ -14,7 +14,9 @@ them as separate stages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +24,7 @@ import pyarrow as pa
 
 from ecgtk.beat_models import BeatModels, ChunkCalls
 from ecgtk.classify import classify_calls, cluster_mean_uncertainty
-from ecgtk.detect import iter_detections
+from ecgtk.detect import DEFAULT_CHUNK_S, iter_detections
 from ecgtk.holter import events_table, summarise_rhythm
 from ecgtk.kernels.quality import unusable_mask
 from ecgtk.recording import Recording, RecordingError
@@ -65,13 +67,11 @@ class ModelInput:
         return self.candidates + self.start
 
 
-def iter_model_inputs(recording: Recording,
-                      clock: StageClock = NO_CLOCK) -> Iterator[ModelInput]:
-    """Read and detect the recording chunk by chunk; yield each chunk that holds candidates.
-
-    Only one chunk's signal is in memory at a time (see :func:`ecgtk.detect.iter_detections`).
-    """
-    for chunk, candidates in iter_detections(recording, clock=clock):
+def iter_model_inputs(recording: Recording, clock: StageClock = NO_CLOCK,
+                      chunk_s: float = DEFAULT_CHUNK_S) -> Iterator[ModelInput]:
+    """Read and detect the recording ``chunk_s`` seconds at a time; yield each chunk that
+    holds candidates (see :func:`ecgtk.detect.iter_detections`)."""
+    for chunk, candidates in iter_detections(recording, chunk_s=chunk_s, clock=clock):
         if len(candidates):
             yield ModelInput(chunk.signal, candidates - chunk.start, chunk.start)
 
@@ -84,14 +84,45 @@ def merge_calls(parts: Sequence[tuple[np.ndarray, ChunkCalls]]) -> tuple[np.ndar
     return samples, calls
 
 
-def call_recording(recording: Recording, models: BeatModels,
-                   clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, ChunkCalls]:
-    """Every candidate of the recording (samples at its rate) with both models' calls."""
-    parts = [(item.samples, models.call_chunk(item.signal, recording.fs, item.candidates, clock))
-             for item in iter_model_inputs(recording, clock)]
+def call_recording(recording: Recording, models: BeatModels, clock: StageClock = NO_CLOCK,
+                   chunk_s: float = DEFAULT_CHUNK_S) -> tuple[np.ndarray, ChunkCalls]:
+    """Every candidate of the recording (samples at its rate) with both models' calls.
+
+    With ``models.lanes`` > 1 the model calls of that many chunks run at once on threads while
+    this one reads and detects the next chunk; the calls are the same either way."""
+    inputs = iter_model_inputs(recording, clock, chunk_s)
+    if models.lanes > 1:
+        parts = list(call_concurrently(inputs, models, recording.fs, models.lanes, clock))
+    else:
+        parts = [(item.samples, models.call_chunk(item.signal, recording.fs, item.candidates,
+                                                  clock)) for item in inputs]
     if not parts:
         raise no_beats_error(recording)
     return merge_calls(parts)
+
+
+def call_concurrently(inputs: Iterable[ModelInput], models: BeatModels, fs: float,
+                      lanes: int, clock: StageClock = NO_CLOCK
+                      ) -> Iterator[tuple[np.ndarray, ChunkCalls]]:
+    """``(samples, calls)`` of each input, in order, the model calls running on ``lanes``
+    threads (ONNX Runtime and the Numba kernels release the GIL; the sessions are shared,
+    which ONNX Runtime allows). The next input is produced (read, detected) in the calling
+    thread meanwhile; at most ``lanes + 1`` chunks are in memory at once."""
+    with ThreadPoolExecutor(lanes, thread_name_prefix="ecgtk-chunk") as pool:
+        pending: deque = deque()
+        try:
+            for item in inputs:
+                pending.append((item.samples, pool.submit(models.call_chunk, item.signal, fs,
+                                                          item.candidates, clock)))
+                if len(pending) > lanes:
+                    samples, future = pending.popleft()
+                    yield samples, future.result()
+            while pending:
+                samples, future = pending.popleft()
+                yield samples, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def analyse_recording(recording: Recording, models: BeatModels,

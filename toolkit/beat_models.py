@@ -28,6 +28,13 @@ from ecgtk.sessions import (
 from ecgtk.timing import NO_CLOCK, StageClock
 from ecgtk.validation import qrs_amplitude
 
+#: Windows per model call on the CPU: small batches keep ONNX Runtime's activations in each
+#: core's cache. Two one-thread lanes sharing a session ran model 2 at 6,970 windows/s with 32,
+#: 6,660 with 64 and 5,690 with 256 (model 1: 23,260, 22,740, 21,240), with identical outputs.
+CPU_BATCH = 32
+#: Windows per model call on a GPU (``--batch-size 1024`` kept the H100 busier, see README).
+GPU_BATCH = 256
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -35,14 +42,23 @@ class ModelSettings:
 
     device: str = "cpu"  # "auto", "cpu" or "cuda"
     gpu_mem_gb: float = DEFAULT_GPU_MEM_GB
-    batch_size: int = 256  # measured fastest on CPU (ecgtk bench); GPUs like 1024
-    threads: int = 1  # ONNX Runtime intra-op threads per worker
+    batch_size: int = CPU_BATCH  # windows per model call; GPUs like 1024
+    threads: int = 1  # ONNX Runtime intra-op threads per session
+    #: chunks of one recording whose model calls run at once, each on its own thread and all
+    #: sharing the sessions, while the next chunk is read and detected
+    #: (:func:`ecgtk.analysis.call_recording`)
+    lanes: int = 1
     #: let idle ONNX Runtime threads spin between calls (off: measured faster on 2 cores)
     spin_threads: bool = False
     #: uncertainty at and above which a beat is marked for review (None: the model's default)
     review_threshold: float | None = None
     beat_path: Path | None = None  # default: the shipped model
     ventricular_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if min(self.threads, self.lanes, self.batch_size) < 1:
+            raise ValueError(f"threads, lanes and batch_size must be >= 1, got "
+                             f"{self.threads}, {self.lanes} and {self.batch_size}")
 
     @classmethod
     def using(cls, models_dir: Path | None = None, **options) -> ModelSettings:
@@ -52,6 +68,24 @@ class ModelSettings:
             return cls(**options)
         return cls(beat_path=Path(models_dir) / "beat.onnx",
                    ventricular_path=Path(models_dir) / "ventricular.onnx", **options)
+
+
+def worker_layout(device: str, cores: int, lanes: int | None = None,
+                  batch_size: int | None = None) -> dict[str, int]:
+    """How one worker with ``cores`` CPU cores runs the models: ``threads``, ``lanes`` and
+    ``batch_size`` for :class:`ModelSettings` (``lanes`` and ``batch_size`` as asked, if).
+
+    On the CPU, ``cores`` lanes of one-thread sessions: the model calls of two chunks run at
+    once while the next chunk is read and detected, so the single-threaded work (reading,
+    detection, window slicing) no longer leaves a core idle; and batches of
+    :data:`CPU_BATCH`. With a GPU (``auto``, ``cuda``): by default one lane, ``cores``
+    intra-op threads and batches of :data:`GPU_BATCH`, as measured on an H100 (README);
+    more lanes there have not been measured.
+    """
+    cores = max(1, int(cores))
+    if device == "cpu":
+        return {"threads": 1, "lanes": lanes or cores, "batch_size": batch_size or CPU_BATCH}
+    return {"threads": cores, "lanes": lanes or 1, "batch_size": batch_size or GPU_BATCH}
 
 
 @dataclass(frozen=True)
@@ -88,6 +122,11 @@ class BeatModels:
     @property
     def providers(self) -> list[str]:
         return self.sessions["beat"].get_providers()
+
+    @property
+    def lanes(self) -> int:
+        """Chunks of one recording whose model calls may run at once."""
+        return self.settings.lanes
 
     def call_chunk(self, signal: np.ndarray, fs: float, candidates: np.ndarray,
                    clock: StageClock = NO_CLOCK) -> ChunkCalls:

@@ -76,9 +76,15 @@ def run(
         "1.4 GB on an H100) besides --gpu-mem-gb; e.g. --workers 16 --gpu-workers 3 "
         "--gpu-mem-gb 0.5 stays under 6 GB. Default: every worker.", min=0,
         show_default=False)] = None,
-    batch_size: Annotated[int, typer.Option(
-        help="Windows per model call. 256 is fastest on CPU (activations stay in cache); "
-        "on a GPU larger batches (1024) keep it busier.", min=1)] = 256,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Windows per model call. Default: 32 on the CPU (fastest measured: activations "
+        "stay in cache), 256 with a GPU (1024 keeps a large GPU busier).", min=1,
+        show_default=False)] = None,
+    lanes: Annotated[int | None, typer.Option(
+        help="Chunks of a recording whose model calls run at once in each worker, on threads "
+        "sharing its sessions, while the next chunk is read and detected. Default: on the CPU "
+        "the worker's share of the cores (one-thread sessions each), with a GPU 1.", min=1,
+        show_default=False)] = None,
     review_threshold: Annotated[float | None, typer.Option(
         help="Mark beats whose uncertainty (spread of model 2's probability over its "
         "Monte-Carlo dropout passes, 0 to 0.5) is at least this for review (beats.review, "
@@ -110,7 +116,7 @@ def run(
     from dataclasses import replace
 
     from ecgtk.archive import ArchiveError, find_recordings, sample_archive
-    from ecgtk.beat_models import ModelSettings
+    from ecgtk.beat_models import ModelSettings, worker_layout
     from ecgtk.run_command import show_run, summary_table
     from ecgtk.runner import models_for, run_archive
     from ecgtk.sessions import ModelError
@@ -126,8 +132,9 @@ def run(
         _fail(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found", code=1)
     local_workers = min(workers or os.cpu_count() or 1, len(sources))
     settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
-                                   batch_size=batch_size, review_threshold=review_threshold,
-                                   threads=max(1, (os.cpu_count() or 1) // local_workers))
+                                   review_threshold=review_threshold,
+                                   **worker_layout(device, (os.cpu_count() or 1) // local_workers,
+                                                   lanes, batch_size))
     try:  # fail early, and say where the models run (the Ray driver only reads them)
         providers = models_for(settings if engine == "local"
                                else replace(settings, device="cpu")).providers

@@ -118,8 +118,12 @@ def bench(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (see ecgtk run).")] = "cpu",
     gpu_mem_gb: Annotated[float, typer.Option(
         help="GPU memory cap for the CUDA provider, GB.", min=0.1)] = 6.0,
-    batch_size: Annotated[int, typer.Option(
-        help="Windows per model call (see ecgtk run --help).", min=1)] = 256,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Windows per model call (default: 32 on the CPU, 256 with a GPU; see ecgtk run "
+        "--help).", min=1, show_default=False)] = None,
+    lanes: Annotated[int | None, typer.Option(
+        help="Chunks whose model calls run at once (see ecgtk run --help).", min=1,
+        show_default=False)] = None,
     baseline: Annotated[bool, typer.Option(
         help="Also time the same models through Keras (needs the train extra).")] = True,
     models: ModelsDir = None,
@@ -136,13 +140,14 @@ def bench(
     from rich.table import Table
 
     from ecgtk.archive import ArchiveError, find_recordings
-    from ecgtk.beat_models import ModelSettings
+    from ecgtk.beat_models import ModelSettings, worker_layout
     from ecgtk.benchmarks.pipeline import run_bench, tiled_archive
     from ecgtk.sessions import ModelError
 
     _check_device(device)
     settings = ModelSettings.using(models, device=device, gpu_mem_gb=gpu_mem_gb,
-                                   batch_size=batch_size, threads=os.cpu_count() or 1)
+                                   **worker_layout(device, os.cpu_count() or 1, lanes,
+                                                   batch_size))
     with tempfile.TemporaryDirectory() as tmp:
         try:
             if archive is None:
@@ -158,10 +163,11 @@ def bench(
     table.add_column("value", justify="right")
     for key in ("providers", "records", "hours_per_record", "total_seconds",
                 "recordings_per_hour", "seconds_per_24h_recording", "beats_per_second",
-                "peak_rss_mb"):
+                "peak_rss_mb", "lanes"):
         table.add_row(key, str(result[key]))
+    summed = " summed over lanes" if result["lanes"] > 1 else ""
     for stage, seconds in result["stage_seconds"].items():
-        table.add_row(f"stage {stage} (s)", f"{seconds:.2f}")
+        table.add_row(f"stage {stage} (s{summed})", f"{seconds:.2f}")
     for name, figures in result["baseline"].items():
         table.add_row(f"Keras baseline {name}", str(figures))
     Console().print(table)

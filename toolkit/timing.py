@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -12,10 +13,13 @@ STAGES = ("read", "detect", "model1", "model2", "validation", "templates", "writ
 
 
 class StageClock:
-    """Accumulates wall-clock seconds per named stage."""
+    """Accumulates wall-clock seconds per named stage. Safe to share between threads; when
+    stages run at once on several threads (chunk lanes), their seconds add up, so the stages
+    can sum to more than the wall-clock time."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -23,7 +27,9 @@ class StageClock:
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self.seconds[name] += elapsed
 
 
 class _NoClock(StageClock):
