@@ -1,11 +1,18 @@
 """Whole-process ``ecgtk run`` on long synthetic-from-real recordings: time and peak memory.
 
     python -m ecgtk.benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
+        [--against "--lanes 1 --batch-size 256"] [--repeat 3]
 
 Default: one 24 h two-lead 360 Hz WFDB recording tiled from the shipped sample (the run issue's
 60 s target). ``--edf12``: also one 24 h, 12-lead, 1 kHz EDF (the sample resampled to 1 kHz, its
 two leads mixed into 12), for the peak-RSS target (2 GB). Each run is a fresh ``ecgtk run``
 process (``--workers 1 --force``); wall time and the child's peak RSS are reported.
+
+``--against ARGS``: the two-lead recording is also run with these extra ``ecgtk run`` options,
+alternating with the default run ``--repeat`` times, so that the machine's drifts hit both; the
+result gains ``against`` (the options, and each side's runs) and ``median_ratio`` (the
+alternative's median seconds over the default's). The example above is the layout before chunk
+lanes (one lane of two-thread sessions, batches of 256).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -51,10 +59,11 @@ def write_tiled_edf12(path: Path, hours: float, fs: int = 1000) -> Path:
     return path
 
 
-def time_run(source: Path, out: Path, models: Path | None) -> dict:
-    """Wall time and peak RSS of one ``ecgtk run`` process (its own, from ``os.wait4``)."""
+def time_run(source: Path, out: Path, models: Path | None, extra: list[str] = ()) -> dict:
+    """Wall time and peak RSS of one ``ecgtk run`` process (its own, from ``os.wait4``), with
+    the ``extra`` options."""
     command = [sys.executable, "-m", "ecgtk", "run", str(source), "--out", str(out),
-               "--workers", "1", "--force", "--quiet"]
+               "--workers", "1", "--force", "--quiet", *extra]
     command += ["--models", str(models)] if models else []
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
@@ -68,12 +77,31 @@ def time_run(source: Path, out: Path, models: Path | None) -> dict:
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
+def compare(source: Path, out: Path, models: Path | None, against: list[str],
+            repeat: int) -> dict:
+    """The default run and the run with the ``against`` options, alternated ``repeat``
+    times."""
+    default, other = [], []
+    for _ in range(repeat):
+        default.append(time_run(source, out, models))
+        other.append(time_run(source, out, models, against))
+    median = {name: float(np.median([r["seconds"] for r in runs]))
+              for name, runs in (("default", default), ("other", other))}
+    return {"options": against, "default_runs": default, "other_runs": other,
+            "default_median_seconds": median["default"],
+            "other_median_seconds": median["other"],
+            "median_ratio": round(median["other"] / median["default"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--edf12", action="store_true", help="also the 12-lead 1 kHz EDF")
     parser.add_argument("--models", type=Path, default=None, help="models folder to use")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--against", default=None,
+                        help="extra ecgtk run options to compare with, e.g. '--lanes 1'")
+    parser.add_argument("--repeat", type=int, default=3, help="alternated runs with --against")
     args = parser.parse_args()
     result = {"hours": args.hours}
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +109,9 @@ def main() -> None:
         wfdb_dir = tmp / "wfdb"
         write_tiled_wfdb(wfdb_dir, "tiled", args.hours)
         result["wfdb_2lead_360hz"] = time_run(wfdb_dir, tmp / "out_wfdb", args.models)
+        if args.against:
+            result["against"] = compare(wfdb_dir, tmp / "out_wfdb", args.models,
+                                        shlex.split(args.against), args.repeat)
         if args.edf12:
             edf_dir = tmp / "edf"
             edf_dir.mkdir()

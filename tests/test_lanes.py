@@ -78,6 +78,8 @@ def test_worker_layout_uses_lanes_on_the_cpu_and_threads_on_a_gpu():
     assert worker_layout("cuda", 16, lanes=8, batch_size=1024) == {
         "threads": 16, "lanes": 8, "batch_size": 1024}
     assert worker_layout("cpu", 2, lanes=3)["lanes"] == 3
+    assert worker_layout("cpu", 2, lanes=1, batch_size=256) == {  # the layout before lanes
+        "threads": 2, "lanes": 1, "batch_size": 256}
 
 
 def test_the_batch_size_does_not_change_the_calls(recording):

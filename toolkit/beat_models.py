@@ -75,7 +75,8 @@ def worker_layout(device: str, cores: int, lanes: int | None = None,
     """How one worker with ``cores`` CPU cores runs the models: ``threads``, ``lanes`` and
     ``batch_size`` for :class:`ModelSettings` (``lanes`` and ``batch_size`` as asked, if).
 
-    On the CPU, ``cores`` lanes of one-thread sessions: the model calls of two chunks run at
+    On the CPU, ``cores`` lanes of one-thread sessions (fewer lanes asked for share the cores
+    as intra-op threads): the model calls of two chunks run at
     once while the next chunk is read and detected, so the single-threaded work (reading,
     detection, window slicing) no longer leaves a core idle; and batches of
     :data:`CPU_BATCH`. With a GPU (``auto``, ``cuda``): by default one lane, ``cores``
@@ -84,7 +85,9 @@ def worker_layout(device: str, cores: int, lanes: int | None = None,
     """
     cores = max(1, int(cores))
     if device == "cpu":
-        return {"threads": 1, "lanes": lanes or cores, "batch_size": batch_size or CPU_BATCH}
+        lanes = lanes or cores
+        return {"threads": max(1, cores // lanes), "lanes": lanes,
+                "batch_size": batch_size or CPU_BATCH}
     return {"threads": cores, "lanes": lanes or 1, "batch_size": batch_size or GPU_BATCH}
 
 

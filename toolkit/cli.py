@@ -83,7 +83,8 @@ def run(
     lanes: Annotated[int | None, typer.Option(
         help="Chunks of a recording whose model calls run at once in each worker, on threads "
         "sharing its sessions, while the next chunk is read and detected. Default: on the CPU "
-        "the worker's share of the cores (one-thread sessions each), with a GPU 1.", min=1,
+        "the worker's share of the cores (one-thread sessions each; fewer lanes share the cores "
+        "as threads), with a GPU 1.", min=1,
         show_default=False)] = None,
     review_threshold: Annotated[float | None, typer.Option(
         help="Mark beats whose uncertainty (spread of model 2's probability over its "
