@@ -94,3 +94,28 @@ def test_settings_reject_no_lanes():
         ModelSettings(lanes=0)
     with pytest.raises(ValueError, match="batch_size"):
         ModelSettings(batch_size=0)
+
+
+def test_detecting_chunks_at_once_finds_the_same_peaks(recording, tmp_path):
+    import json
+
+    from ecgtk.detect import iter_detections
+
+    def peaks(rec, workers):
+        return [found for _, found in iter_detections(rec, chunk_s=15.0, workers=workers)]
+
+    one = peaks(recording, 1)
+    assert len(one) == 8 and all(len(p) for p in one)
+    for got, want in zip(peaks(recording, 3), one, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # a flat first minute: the polarity is learnt later, on the first chunk with beats
+    signal = recording.read(0, recording.n_samples).astype(np.float32)
+    flat = np.concatenate([np.zeros((int(60 * recording.fs), signal.shape[1]), np.float32),
+                           signal])
+    np.save(tmp_path / "flat.npy", flat)
+    (tmp_path / "flat.json").write_text(json.dumps({"fs": recording.fs}))
+    late = read_recording(tmp_path / "flat.npy")
+    one, three = peaks(late, 1), peaks(late, 3)
+    assert not len(one[0]) and sum(map(len, one)) > 100
+    for got, want in zip(three, one, strict=True):
+        np.testing.assert_array_equal(got, want)

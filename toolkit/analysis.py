@@ -68,10 +68,13 @@ class ModelInput:
 
 
 def iter_model_inputs(recording: Recording, clock: StageClock = NO_CLOCK,
-                      chunk_s: float = DEFAULT_CHUNK_S) -> Iterator[ModelInput]:
-    """Read and detect the recording ``chunk_s`` seconds at a time; yield each chunk that
-    holds candidates (see :func:`ecgtk.detect.iter_detections`)."""
-    for chunk, candidates in iter_detections(recording, chunk_s=chunk_s, clock=clock):
+                      chunk_s: float = DEFAULT_CHUNK_S,
+                      workers: int = 1) -> Iterator[ModelInput]:
+    """Read and detect the recording ``chunk_s`` seconds at a time (``workers`` chunks
+    detected at once); yield each chunk that holds candidates (see
+    :func:`ecgtk.detect.iter_detections`)."""
+    for chunk, candidates in iter_detections(recording, chunk_s=chunk_s, clock=clock,
+                                             workers=workers):
         if len(candidates):
             yield ModelInput(chunk.signal, candidates - chunk.start, chunk.start)
 
@@ -89,8 +92,9 @@ def call_recording(recording: Recording, models: BeatModels, clock: StageClock =
     """Every candidate of the recording (samples at its rate) with both models' calls.
 
     With ``models.lanes`` > 1 the model calls of that many chunks run at once on threads while
-    this one reads and detects the next chunk; the calls are the same either way."""
-    inputs = iter_model_inputs(recording, clock, chunk_s)
+    this one reads the next chunks and detects them on as many threads; the calls are the
+    same either way."""
+    inputs = iter_model_inputs(recording, clock, chunk_s, workers=models.lanes)
     if models.lanes > 1:
         parts = list(call_concurrently(inputs, models, recording.fs, models.lanes, clock))
     else:

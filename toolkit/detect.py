@@ -7,7 +7,9 @@ own range begins. Results are sample indices at the recording's own rate.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -24,28 +26,31 @@ DEFAULT_OVERLAP_S = 15.0
 
 def iter_detections(recording: Recording, params: DetectorParams | None = None,
                     chunk_s: float = DEFAULT_CHUNK_S, overlap_s: float = DEFAULT_OVERLAP_S,
-                    clock: StageClock = NO_CLOCK) -> Iterator[tuple[Chunk, np.ndarray]]:
+                    clock: StageClock = NO_CLOCK,
+                    workers: int = 1) -> Iterator[tuple[Chunk, np.ndarray]]:
     """Yield each chunk with the R peaks (absolute sample indices) in its own range.
 
     Each lead's QRS polarity (which wave a beat is aligned on) is learnt on the first chunk
     with beats and kept for the rest, so beats are aligned alike throughout the recording.
     A beat on a chunk boundary that both neighbours found is kept once (the first).
+
+    ``workers`` > 1: once the polarity is learnt, the chunks are independent, so up to
+    ``workers`` of them are detected at once on threads (the Numba kernels release the GIL)
+    while this thread reads the next; the peaks are the same, in the same order.
     """
     params = params or DetectorParams()
     overlap = int(round(overlap_s * recording.fs))
     refractory = int(params.refractory_s * recording.fs)
     polarity = None
     last = None  # the last beat yielded, to drop its double in the next chunk
-    chunks = iter_chunks(recording, chunk_s, overlap)
-    while True:
-        with clock.stage("read"):
-            chunk = next(chunks, None)
-        if chunk is None:
-            return
+
+    def detect(chunk: Chunk, polarity: np.ndarray | None):
         with clock.stage("detect"):
-            peaks, polarity = detect_rpeaks(chunk.signal, recording.fs, params,
-                                            offset=chunk.start, polarity=polarity,
-                                            return_polarity=True)
+            return detect_rpeaks(chunk.signal, recording.fs, params, offset=chunk.start,
+                                 polarity=polarity, return_polarity=True)
+
+    def own_peaks(chunk: Chunk, peaks: np.ndarray) -> np.ndarray:
+        nonlocal last
         peaks = peaks + chunk.start
         own = drop_within(peaks[(peaks >= chunk.own_start) & (peaks < chunk.own_stop)],
                           refractory)
@@ -53,7 +58,31 @@ def iter_detections(recording: Recording, params: DetectorParams | None = None,
             own = own[1:]
         if len(own):
             last = own[-1]
-        yield chunk, own
+        return own
+
+    chunks = iter_chunks(recording, chunk_s, overlap)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="ecgtk-detect") as pool:
+        pending: deque = deque()  # chunks being detected with the learnt polarity, in order
+        try:
+            while True:
+                with clock.stage("read"):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                if polarity is None or workers <= 1:
+                    peaks, polarity = detect(chunk, polarity)
+                    yield chunk, own_peaks(chunk, peaks)
+                    continue
+                pending.append((chunk, pool.submit(detect, chunk, polarity)))
+                if len(pending) > workers:
+                    done, future = pending.popleft()
+                    yield done, own_peaks(done, future.result()[0])
+            while pending:
+                done, future = pending.popleft()
+                yield done, own_peaks(done, future.result()[0])
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def detect_beats(recording: Recording, params: DetectorParams | None = None,
