@@ -130,6 +130,31 @@ def test_edf_round_trip(tmp_path: Path, readers_signal: np.ndarray, dimension: s
     np.testing.assert_allclose(rec.signal, readers_signal, atol=2e-4, rtol=0)
 
 
+def test_edf_data_records_read_with_numpy_match_pyedflib(tmp_path: Path,
+                                                          readers_signal: np.ndarray) -> None:
+    from dataclasses import replace
+
+    rec = read_recording(write_edf(tmp_path, readers_signal + 0.3, "uV"))  # off-centre
+    fast = rec.read_samples
+    assert fast.layout is not None and fast.layout.samples_per_record == FS
+    library = replace(fast, layout=None)
+    for start, stop in [(0, 2000), (359, 361), (1, 2), (700, 1999), (1999, 2000)]:
+        np.testing.assert_allclose(fast(start, stop), library(start, stop), atol=1e-6, rtol=0)
+
+
+def test_bdf_is_read_through_pyedflib(tmp_path: Path, readers_signal: np.ndarray) -> None:
+    path = tmp_path / "rec.bdf"
+    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_BDFPLUS)
+    writer.setSignalHeaders([{"label": "ECG1", "dimension": "mV", "sample_frequency": FS,
+                              "physical_max": 5.0, "physical_min": -5.0,
+                              "digital_max": 8388607, "digital_min": -8388608}])
+    writer.writeSamples([readers_signal[:, 0].astype(np.float64)])
+    writer.close()
+    rec = read_recording(path)
+    assert rec.read_samples.layout is None
+    np.testing.assert_allclose(rec.signal[:, 0], readers_signal[:, 0], atol=1e-5, rtol=0)
+
+
 def test_ishne_round_trip(tmp_path: Path, readers_signal: np.ndarray) -> None:
     path = write_ishne(
         tmp_path / "holter.ecg", readers_signal, FS, resolution_nv=[2500, 2500, 1000],

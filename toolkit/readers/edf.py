@@ -24,15 +24,36 @@ _ANNOTATION_LABELS = ("edf annotations", "bdf annotations")
 
 
 @dataclass(frozen=True)
+class EdfRecordLayout:
+    """Where a 16-bit EDF file keeps the kept channels' samples, to read them with numpy.
+
+    Data records follow the header; each holds, signal after signal (annotation signals
+    included), ``samples_per_record`` little-endian int16 values of every signal. A kept
+    channel's physical value is ``gain * (digital + offset)``, as EDFlib (pyedflib) computes it.
+    """
+
+    header_bytes: int
+    record_samples: int  # int16 values in one data record, all signals together
+    samples_per_record: int  # of each kept channel (they share one rate)
+    starts: tuple[int, ...]  # each kept channel's first value within a data record
+    gain: tuple[float, ...]
+    offset: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class EdfSamples:
-    """Picklable ``read_samples`` for an EDF file: opens it and reads only the asked range."""
+    """Picklable ``read_samples`` for an EDF file: reads only the asked range, with numpy from
+    the data records when the file is 16-bit EDF (``layout``), else through pyedflib."""
 
     path: Path
     channels: tuple[int, ...]
     scale: tuple[float, ...]  # mV per physical unit, one per kept channel
+    layout: EdfRecordLayout | None = None
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` as float32 ``(n, n_leads)`` in mV."""
+        if self.layout is not None:
+            return self._from_records(start, stop)
         out = np.empty((stop - start, len(self.channels)), dtype=np.float32)
         reader = open_edf(self.path)
         try:
@@ -45,6 +66,67 @@ class EdfSamples:
         finally:
             reader.close()
         return out
+
+
+    def _from_records(self, start: int, stop: int) -> np.ndarray:
+        lay = self.layout
+        per = lay.samples_per_record
+        first, last = start // per, (stop - 1) // per + 1
+        count = (last - first) * lay.record_samples
+        try:
+            raw = np.fromfile(self.path, dtype="<i2", count=count,
+                              offset=lay.header_bytes + 2 * first * lay.record_samples)
+        except OSError as exc:
+            raise RecordingError(self.path, f"reading samples {start}-{stop} failed: {exc}"
+                                 ) from exc
+        if raw.size < count:
+            raise RecordingError(self.path, "EDF data is truncated: the file ends inside its "
+                                 f"data record {first + raw.size // lay.record_samples}")
+        records = raw.reshape(last - first, lay.record_samples)
+        skip = start - first * per
+        out = np.empty((stop - start, len(self.channels)), dtype=np.float32)
+        for j, at in enumerate(lay.starts):
+            digital = records[:, at:at + per].reshape(-1)[skip:skip + stop - start]
+            out[:, j] = lay.gain[j] * (digital + lay.offset[j]) * self.scale[j]
+        return out
+
+
+def record_layout(path: Path, reader: pyedflib.EdfReader,
+                  channels: tuple[int, ...]) -> EdfRecordLayout | None:
+    """The data-record layout of ``channels`` (pyedflib's indices, which skip annotation
+    signals) of a 16-bit EDF/EDF+ file; None for BDF or a header this cannot place."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+        try:
+            ns = int(head[252:256].decode("ascii"))
+            header_bytes = int(head[184:192].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        fields = f.read(256 * ns)
+    if head[:1] != b"0" or header_bytes != 256 * (ns + 1) or len(fields) < 256 * ns:
+        return None  # BDF (24-bit) or an odd header: pyedflib reads it
+    labels = [fields[16 * i:16 * i + 16].decode("ascii", "replace").strip().lower()
+              for i in range(ns)]
+    try:
+        per_record = [int(fields[216 * ns + 8 * i:216 * ns + 8 * i + 8].decode("ascii"))
+                      for i in range(ns)]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    signal_index = [i for i in range(ns) if labels[i] not in _ANNOTATION_LABELS]
+    first_value = np.concatenate([[0], np.cumsum(per_record)])
+    kept = [signal_index[ch] for ch in channels]
+    if len({per_record[i] for i in kept}) != 1:
+        return None
+    gains, offsets = [], []
+    for ch in channels:
+        dig_min, dig_max = reader.getDigitalMinimum(ch), reader.getDigitalMaximum(ch)
+        phys_min, phys_max = reader.getPhysicalMinimum(ch), reader.getPhysicalMaximum(ch)
+        gain = (phys_max - phys_min) / (dig_max - dig_min)
+        gains.append(gain)
+        offsets.append(phys_max / gain - dig_max)
+    return EdfRecordLayout(header_bytes, int(first_value[-1]), per_record[kept[0]],
+                           tuple(int(first_value[i]) for i in kept), tuple(gains),
+                           tuple(offsets))
 
 
 def open_edf(path: Path) -> pyedflib.EdfReader:
@@ -81,6 +163,7 @@ def read_edf(
         scale = tuple(mv_per_unit(reader.getPhysicalDimension(ch)) for ch in channels)
         n_samples = int(reader.getNSamples()[channels[0]])
         start_time = _start_time(reader)
+        layout = record_layout(path, reader, channels)
     finally:
         reader.close()
     if n_samples <= 0:
@@ -91,7 +174,7 @@ def read_edf(
         fs=check_sampling_rate(path, rate if fs is None else fs),
         n_samples=n_samples,
         lead_names=names,
-        read_samples=EdfSamples(path, channels, scale),
+        read_samples=EdfSamples(path, channels, scale, layout),
         start_time=start_time,
     )
 
