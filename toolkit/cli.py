@@ -81,8 +81,8 @@ def run(
         "stay in cache), 256 with a GPU (1024 keeps a large GPU busier).", min=1,
         show_default=False)] = None,
     lanes: Annotated[int | None, typer.Option(
-        help="Chunks of a recording whose model calls run at once in each worker, on threads "
-        "sharing its sessions, while the next chunk is read and detected. Default: on the CPU "
+        help="Chunks of a recording detected and run through the models at once in each "
+        "worker, on threads sharing its sessions, while the next chunk is read. Default: on the CPU "
         "the worker's share of the cores (one-thread sessions each; fewer lanes share the cores "
         "as threads), with a GPU 1.", min=1,
         show_default=False)] = None,
