@@ -82,9 +82,9 @@ def run(
         show_default=False)] = None,
     lanes: Annotated[int | None, typer.Option(
         help="Chunks of a recording detected and run through the models at once in each "
-        "worker, on threads sharing its sessions, while the next chunk is read. Default: on the CPU "
-        "the worker's share of the cores (one-thread sessions each; fewer lanes share the cores "
-        "as threads), with a GPU 1.", min=1,
+        "worker, on threads sharing its sessions, while the next chunk is read. Default: on "
+        "the CPU the worker's share of the cores (one-thread sessions each; fewer lanes "
+        "share the cores as threads), with a GPU 1.", min=1,
         show_default=False)] = None,
     review_threshold: Annotated[float | None, typer.Option(
         help="Mark beats whose uncertainty (spread of model 2's probability over its "
