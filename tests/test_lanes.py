@@ -119,3 +119,12 @@ def test_detecting_chunks_at_once_finds_the_same_peaks(recording, tmp_path):
     assert not len(one[0]) and sum(map(len, one)) > 100
     for got, want in zip(three, one, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_bench_workers_runs_an_archive_with_the_asked_lanes():
+    from ecgtk.benchmarks.bench_workers import bench_workers
+
+    result = bench_workers(records=1, workers=1, device="cpu", hours=0.05, gpu_mem_gb=6.0,
+                           lanes=2, batch_size=16)
+    assert result["exit_code"] == 0 and result["status"] == ["ok"]
+    assert (result["lanes"], result["batch_size"]) == (2, 16)
