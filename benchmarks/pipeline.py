@@ -122,7 +122,7 @@ def run_bench(sources: list[Source], settings: ModelSettings, baseline: bool = T
                           if k in clock.seconds},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_gpu_mb": gpu.peak_mb if on_gpu else None,
-        "lanes": models.lanes,
+        "lanes": models.settings.lanes,
     }
     result["baseline"] = (keras_baseline(models, sources[0]) if baseline
                           else {"skipped": "not asked for"})
@@ -199,7 +199,8 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
                                f"{models.info[name].path.name}, {len(paths)} .keras found"}
         model = _AverageOf([keras.models.load_model(str(p)) for p in paths])
         onnx_seconds, keras_seconds = [], []
-        onnx = partial(predict_in_lanes, session, x, models.settings.batch_size, models.lanes)
+        settings = models.settings
+        onnx = partial(predict_in_lanes, session, x, settings.batch_size, settings.lanes)
         onnx()  # warm up both with a whole pass
         model.predict(x, batch_size=KERAS_BATCH, verbose=0)
         # interleaved, so drifts of the machine hit both; the fastest pass of each counts
@@ -210,7 +211,7 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
         onnx_rate = len(x) / min(onnx_seconds)
         keras_rate = len(x) / min(keras_seconds)
         out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS, "members": len(paths),
-                     "onnx_batch": models.settings.batch_size, "onnx_lanes": models.lanes,
+                     "onnx_batch": settings.batch_size, "onnx_lanes": settings.lanes,
                      "keras_batch": KERAS_BATCH,
                      "onnx_seconds": [round(t, 3) for t in onnx_seconds],
                      "keras_seconds": [round(t, 3) for t in keras_seconds],

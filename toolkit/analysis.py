@@ -14,9 +14,7 @@ them as separate stages.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +22,7 @@ import pyarrow as pa
 
 from ecgtk.beat_models import BeatModels, ChunkCalls
 from ecgtk.classify import classify_calls, cluster_mean_uncertainty
+from ecgtk.concurrency import map_in_order
 from ecgtk.detect import DEFAULT_CHUNK_S, iter_detections
 from ecgtk.holter import events_table, summarise_rhythm
 from ecgtk.kernels.quality import unusable_mask
@@ -91,15 +90,12 @@ def call_recording(recording: Recording, models: BeatModels, clock: StageClock =
                    chunk_s: float = DEFAULT_CHUNK_S) -> tuple[np.ndarray, ChunkCalls]:
     """Every candidate of the recording (samples at its rate) with both models' calls.
 
-    With ``models.lanes`` > 1 the model calls of that many chunks run at once on threads while
-    this one reads the next chunks and detects them on as many threads; the calls are the
-    same either way."""
-    inputs = iter_model_inputs(recording, clock, chunk_s, workers=models.lanes)
-    if models.lanes > 1:
-        parts = list(call_concurrently(inputs, models, recording.fs, models.lanes, clock))
-    else:
-        parts = [(item.samples, models.call_chunk(item.signal, recording.fs, item.candidates,
-                                                  clock)) for item in inputs]
+    With ``models.settings.lanes`` > 1 that many chunks are detected, and that many run
+    through the models, at once on threads while this one reads the next chunks; the calls
+    are the same either way."""
+    lanes = models.settings.lanes
+    inputs = iter_model_inputs(recording, clock, chunk_s, workers=lanes)
+    parts = list(call_concurrently(inputs, models, recording.fs, lanes, clock))
     if not parts:
         raise no_beats_error(recording)
     return merge_calls(parts)
@@ -109,24 +105,13 @@ def call_concurrently(inputs: Iterable[ModelInput], models: BeatModels, fs: floa
                       lanes: int, clock: StageClock = NO_CLOCK
                       ) -> Iterator[tuple[np.ndarray, ChunkCalls]]:
     """``(samples, calls)`` of each input, in order, the model calls running on ``lanes``
-    threads (ONNX Runtime and the Numba kernels release the GIL; the sessions are shared,
-    which ONNX Runtime allows). The next input is produced (read, detected) in the calling
-    thread meanwhile; at most ``lanes + 1`` chunks are in memory at once."""
-    with ThreadPoolExecutor(lanes, thread_name_prefix="ecgtk-chunk") as pool:
-        pending: deque = deque()
-        try:
-            for item in inputs:
-                pending.append((item.samples, pool.submit(models.call_chunk, item.signal, fs,
-                                                          item.candidates, clock)))
-                if len(pending) > lanes:
-                    samples, future = pending.popleft()
-                    yield samples, future.result()
-            while pending:
-                samples, future = pending.popleft()
-                yield samples, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+    threads that share the sessions (which ONNX Runtime allows) while the calling thread
+    produces (reads, detects) the next input; at most ``lanes + 1`` chunks are in memory at
+    once (:func:`ecgtk.concurrency.map_in_order`)."""
+    def call(item: ModelInput) -> tuple[np.ndarray, ChunkCalls]:
+        return item.samples, models.call_chunk(item.signal, fs, item.candidates, clock)
+
+    return map_in_order(call, inputs, lanes, "ecgtk-chunk")
 
 
 def analyse_recording(recording: Recording, models: BeatModels,

@@ -73,7 +73,7 @@ class ModelSettings:
 def worker_layout(device: str, cores: int, lanes: int | None = None,
                   batch_size: int | None = None) -> dict[str, int]:
     """How one worker with ``cores`` CPU cores runs the models: ``threads``, ``lanes`` and
-    ``batch_size`` for :class:`ModelSettings` (``lanes`` and ``batch_size`` as asked, if).
+    ``batch_size`` for :class:`ModelSettings` (``lanes`` and ``batch_size`` where given).
 
     On the CPU, ``cores`` lanes of one-thread sessions (fewer lanes asked for share the cores
     as intra-op threads): the model calls of two chunks run at
@@ -125,11 +125,6 @@ class BeatModels:
     @property
     def providers(self) -> list[str]:
         return self.sessions["beat"].get_providers()
-
-    @property
-    def lanes(self) -> int:
-        """Chunks of one recording whose model calls may run at once."""
-        return self.settings.lanes
 
     def call_chunk(self, signal: np.ndarray, fs: float, candidates: np.ndarray,
                    clock: StageClock = NO_CLOCK) -> ChunkCalls:

@@ -7,12 +7,11 @@ own range begins. Results are sample indices at the recording's own rate.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ecgtk.concurrency import map_in_order
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
 from ecgtk.recording import Chunk, Recording, iter_chunks
 from ecgtk.timing import NO_CLOCK, StageClock
@@ -41,7 +40,6 @@ def iter_detections(recording: Recording, params: DetectorParams | None = None,
     params = params or DetectorParams()
     overlap = int(round(overlap_s * recording.fs))
     refractory = int(params.refractory_s * recording.fs)
-    polarity = None
     last = None  # the last beat yielded, to drop its double in the next chunk
 
     def detect(chunk: Chunk, polarity: np.ndarray | None):
@@ -60,29 +58,25 @@ def iter_detections(recording: Recording, params: DetectorParams | None = None,
             last = own[-1]
         return own
 
-    chunks = iter_chunks(recording, chunk_s, overlap)
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="ecgtk-detect") as pool:
-        pending: deque = deque()  # chunks being detected with the learnt polarity, in order
-        try:
-            while True:
-                with clock.stage("read"):
-                    chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                if polarity is None or workers <= 1:
-                    peaks, polarity = detect(chunk, polarity)
-                    yield chunk, own_peaks(chunk, peaks)
-                    continue
-                pending.append((chunk, pool.submit(detect, chunk, polarity)))
-                if len(pending) > workers:
-                    done, future = pending.popleft()
-                    yield done, own_peaks(done, future.result()[0])
-            while pending:
-                done, future = pending.popleft()
-                yield done, own_peaks(done, future.result()[0])
-        finally:
-            for _, future in pending:
-                future.cancel()
+    def read_chunks() -> Iterator[Chunk]:
+        chunks = iter_chunks(recording, chunk_s, overlap)
+        while True:
+            with clock.stage("read"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    chunks = read_chunks()
+    polarity = None
+    for chunk in chunks:  # one at a time until a chunk with beats gives the polarity
+        peaks, polarity = detect(chunk, None)
+        yield chunk, own_peaks(chunk, peaks)
+        if polarity is not None:
+            break
+    for chunk, peaks in map_in_order(lambda c: (c, detect(c, polarity)[0]), chunks, workers,
+                                     "ecgtk-detect"):
+        yield chunk, own_peaks(chunk, peaks)
 
 
 def detect_beats(recording: Recording, params: DetectorParams | None = None,
