@@ -1,0 +1,120 @@
+"""The ``pause`` rule: a beat model 1 rejected comes back when dropping it leaves a pause."""
+
+import numpy as np
+import pytest
+
+from ecgtk.analysis import call_recording
+from ecgtk.beat_models import BeatModels, ModelSettings
+from ecgtk.readers import read_recording
+from ecgtk.validation import PauseRule, rescue_pauses
+
+RULE = PauseRule()
+
+
+def beat_train(n: int = 30, rr: int = 360) -> np.ndarray:
+    """Candidates at a steady ``rr`` samples (1 s at 360 Hz)."""
+    return np.arange(1, n + 1, dtype=np.int64) * rr
+
+
+def test_a_rejected_beat_that_splits_a_pause_comes_back():
+    samples = beat_train()
+    p_beat = np.full(len(samples), 0.9, np.float32)
+    p_beat[15] = 0.01
+    is_beat = p_beat >= 0.05
+    out = rescue_pauses(samples, p_beat, is_beat, RULE)
+    assert out[15] and out.sum() == len(samples)
+    assert not is_beat[15]  # the input is left as it was
+
+
+def test_a_candidate_near_either_end_of_the_pause_is_left_out():
+    # beats every 1 s, one missing at 15 s; the only candidate in the pause is a T wave 0.3 s
+    # after the beat before it
+    samples = np.sort(np.append(np.delete(beat_train(), 14), 14 * 360 + 108))
+    p_beat = np.where(np.isin(samples, beat_train()), 0.9, 0.01).astype(np.float32)
+    out = rescue_pauses(samples, p_beat, p_beat >= 0.05, RULE)
+    np.testing.assert_array_equal(out, p_beat >= 0.05)
+
+
+def test_a_long_pause_is_left_alone_and_a_short_one_gets_its_beat():
+    samples = np.sort(np.append(beat_train(), 20 * 360 + 108))  # a T wave 0.3 s after 20 s
+    p_beat = np.where(np.isin(samples, beat_train()), 0.9, 0.01).astype(np.float32)
+    beat_at = {int(s): i for i, s in enumerate(samples)}
+    p_beat[[beat_at[10 * 360], beat_at[11 * 360], beat_at[12 * 360]]] = 0.01  # 4 s: too long
+    p_beat[beat_at[21 * 360]] = 0.01  # 2 s: one beat missing
+    out = rescue_pauses(samples, p_beat, p_beat >= 0.05, RULE)
+    np.testing.assert_array_equal(samples[out & (p_beat < 0.05)], [21 * 360])
+
+
+def test_of_several_candidates_the_one_model_1_likes_best_comes_back():
+    samples = np.sort(np.append(beat_train(), [15 * 360 + 20]))
+    p_beat = np.full(len(samples), 0.9, np.float32)
+    at_15, next_to_it = np.searchsorted(samples, [15 * 360, 15 * 360 + 20])
+    p_beat[[at_15, next_to_it]] = [0.02, 0.04]
+    out = rescue_pauses(samples, p_beat, p_beat >= 0.05, RULE)
+    assert out[next_to_it] and not out[at_15]
+
+
+def test_nothing_to_do():
+    samples = beat_train(5)
+    p = np.full(5, 0.9, np.float32)
+    np.testing.assert_array_equal(rescue_pauses(samples, p, p >= 0.05, RULE), True)
+    few = np.array([0.9, 0.01, 0.01, 0.01, 0.9], np.float32)
+    np.testing.assert_array_equal(rescue_pauses(samples, few, few >= 0.05, RULE), few >= 0.05)
+    assert rescue_pauses(samples[:0], p[:0], p[:0] > 0, RULE).shape == (0,)
+
+
+@pytest.mark.parametrize("bad", [dict(min_pause_rr=1.0), dict(min_pause_rr=3.5),
+                                 dict(min_split_rr=1.2), dict(min_split_rr=0.0),
+                                 dict(neighbours=0)])
+def test_rule_checks_its_thresholds(bad):
+    with pytest.raises(ValueError, match="PauseRule"):
+        PauseRule(**bad)
+
+
+def test_run_applies_the_rule_to_model_1s_calls(data_dir, monkeypatch):
+    """With model 1 made to reject the middle candidate of each chunk (real beats here), the
+    default settings give them back and ``pause_rule=None`` leaves them artefacts."""
+    recording = read_recording(data_dir / "mitdb" / "101.hea")
+    samples, calls = call_recording(recording, BeatModels(ModelSettings(pause_rule=None)),
+                                    chunk_s=60.0)
+    original = BeatModels._probability
+
+    def reject_middle(self, name, windows):
+        p = original(self, name, windows)
+        if name == "beat":
+            p = p.copy()
+            p[len(p) // 2] = 0.0
+        return p
+
+    monkeypatch.setattr(BeatModels, "_probability", reject_middle)
+    off = call_recording(recording, BeatModels(ModelSettings(pause_rule=None)), chunk_s=60.0)
+    on = call_recording(recording, BeatModels(ModelSettings()), chunk_s=60.0)
+    dropped = np.flatnonzero(off[1].p_beat == 0.0)
+    assert len(dropped) == 2 and calls.is_beat[dropped].all()  # one per chunk, real beats
+    assert not off[1].is_beat[dropped].any()
+    assert on[1].is_beat[dropped].all()
+    np.testing.assert_array_equal(on[1].is_beat, calls.is_beat)
+
+
+def test_pause_eval_scores_the_rule_on_out_of_fold_calls(tmp_path, data_dir, mitdb_excerpt):
+    """The benchmark on a fake cross-validation fold: the reference beats of 101 as candidates,
+    three of them rejected by "model 1"; the shipped rule gives them back."""
+    import json
+
+    from ecgtk.benchmarks.pause_eval import compare, load_folds
+
+    _, _, beats = mitdb_excerpt("101")
+    fold = tmp_path / "fold0"
+    fold.mkdir()
+    p_beat = np.full(len(beats), 0.9, np.float32)
+    p_beat[[20, 60, 100]] = 0.01
+    np.savez(fold / "probs_101.npz", candidates=beats.astype(np.int64), p_beat=p_beat,
+             p_ventricular=np.full(len(beats), 0.01, np.float32))
+    (fold / "fold.json").write_text(json.dumps(
+        {"thresholds": {"beat": 0.05, "ventricular": 0.5}}))
+    features, thresholds = load_folds(tmp_path, [data_dir / "mitdb"])
+    report = compare(features, thresholds, template_seed=0)
+    off, on = report["ds1_paced"]["off"], report["ds1_paced"]["shipped"]
+    assert off["beats"]["FN"] == 3 and off["rescued"] == 0
+    assert on["beats"]["FN"] == 0 and on["rescued"] == 3
+    assert on["beats"]["FP"] == off["beats"]["FP"] == 0
