@@ -82,16 +82,11 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
     """
     import keras
 
+    from ecgtk.export.card_notes import DESCRIPTIONS, TRAINING_DATA
     from ecgtk.export.ensemble import passes_for
     from ecgtk.export.gradcam import export_gradcam_onnx
     from ecgtk.export.onnx_export import export_onnx, load_keras_model
-    from ecgtk.export.reproduce import (
-        DESCRIPTIONS,
-        MC_PASSES,
-        MODEL_VERSION,
-        TRAINING_DATA,
-        calibration_metadata,
-    )
+    from ecgtk.export.reproduce import MC_PASSES, MODEL_VERSION, calibration_metadata
     from ecgtk.export.train import CLASSES
 
     model = load_keras_model(keras_path)
