@@ -1,21 +1,21 @@
-"""Does the ``pause`` rule give back beats model 1 rejected? Measured on out-of-fold calls.
+"""Do the pause and run rules give back beats model 1 rejected? Measured on out-of-fold calls.
 
     python -m ecgtk.benchmarks.pause_eval --cv-dir WORK/cv_ensemble --data ../shared/data
 
 Input: a patient-wise cross-validation run of ``ecgtk.export.crossval`` (its fold folders hold
 each held-out record's candidates with model 1's and model 2's probabilities, the latter for
-every candidate, and the fold's thresholds). The rule (:func:`ecgtk.validation.rescue_pauses`)
-is applied to each 10-minute chunk's candidates, as ``ecgtk run`` applies it, then the
-pipeline's decision (:func:`ecgtk.classify.decide_labels`, shipped rules) labels the beats,
-and beats and ventricular beats are scored against the reference (EC57, 150 ms). Each fold's
-setting of :data:`GRID` (or the rule off) is chosen on the *other* folds' DS1 + paced records
-(gross beat F1 + VEB F1), so the "chosen" line is an honest estimate. The noise-stress
-records are reported apart, and 118e06 + 119e06 (the issue's noise level) on their own.
+every candidate, and the fold's thresholds). The rules (:mod:`ecgtk.rescue`) are applied to
+each 10-minute chunk's candidates, as ``ecgtk run`` applies them, and beats are scored against
+the reference (EC57, 150 ms). Each fold's setting of :data:`GRID` (or the rules off) is chosen
+on the *other* folds' DS1 + paced records by gross beat F1, so the "chosen" line is an honest
+estimate. The noise-stress records are reported apart, and 118e06 + 119e06 (the issue's noise
+level) on their own.
 
-Ventricular scores move with the K-means seed of the templates alone (a template near the
-threshold flips with its neighbours), so ``--template-seeds N`` repeats the whole comparison
-with the templates of seeds 0 .. N-1 and reports each; a difference smaller than the spread
-between seeds is not one. Beats and artefacts do not depend on the templates.
+Ventricular beats are scored after the pipeline's decision (:func:`ecgtk.classify.
+decide_labels`, shipped rules). They move with the K-means seed of the templates alone (a
+template near the threshold flips with its neighbours), so ``--template-seeds N`` scores them
+with the templates of seeds 0 .. N-1; a difference smaller than the spread between seeds is
+not one. Beats and artefacts do not depend on the templates.
 """
 
 from __future__ import annotations
@@ -28,28 +28,32 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.benchmarks.validation_eval import objective, record_features
+from ecgtk.benchmarks.validation_eval import record_features
 from ecgtk.classify import decide_labels
 from ecgtk.detect import DEFAULT_CHUNK_S
+from ecgtk.rescue import PauseRule, rescue_pauses
 from ecgtk.scoring import score_many, score_record
 from ecgtk.templates import Templates, cluster_beats
-from ecgtk.validation import PauseRule, ValidationRules, rescue_pauses
+from ecgtk.validation import ValidationRules, qrs_too_small
 
 GRID = {"min_pause_rr": [1.6, 1.8, 2.0], "max_pause_rr": [2.4, 2.6, 3.0],
-        "min_split_rr": [0.5, 0.6, 0.7]}
+        "min_split_rr": [0.5, 0.6, 0.7], "max_run_cv": [None, 0.1, 0.15, 0.2]}
 HEADLINE_NOISE = ("118e06", "119e06")
+LINES = ("off", "shipped", "chosen_on_other_folds")
 
 
 def chunked_rescue(f: dict, threshold: float, rule: PauseRule | None) -> np.ndarray:
-    """Model 1's calls on a record with the rule applied chunk by chunk, as in ``ecgtk run``."""
+    """Model 1's calls on a record with the rules applied chunk by chunk, as in ``ecgtk run``."""
     is_beat = f["p_beat"] >= threshold
     if rule is None:
         return is_beat
-    chunk = int(DEFAULT_CHUNK_S * f["reference"].fs)
+    fs = f["reference"].fs
+    chunk = int(DEFAULT_CHUNK_S * fs)
     edges = np.searchsorted(f["samples"], np.arange(0, f["samples"][-1] + chunk, chunk))
     out = is_beat.copy()
     for lo, hi in itertools.pairwise(edges):
-        out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi], is_beat[lo:hi], rule)
+        out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi], is_beat[lo:hi],
+                                   fs, rule)
     return out
 
 
@@ -64,17 +68,24 @@ def templates_of(f: dict, rows: np.ndarray, seed: int) -> Templates:
 
 
 def record_result(f: dict, thresholds: dict, rule: PauseRule | None,
-                  template_seed: int = 0) -> tuple[dict, int]:
-    """``score_record`` of one record with the rule (or without: None), and beats rescued."""
+                  template_seed: int | None = None) -> tuple[dict, int]:
+    """``score_record`` of one record with the rules (None: off) and the beats they gave back.
+
+    ``template_seed`` None scores beats alone (every beat "N", the rules of
+    :mod:`ecgtk.validation` that make artefacts applied); a seed runs the whole decision."""
     t = thresholds[f["fold"]]
     is_beat = chunked_rescue(f, t["beat"], rule)
-    n = len(f["samples"])
-    calls = ChunkCalls(f["p_beat"], is_beat, f["p_ventricular"], f["morphology"],
-                       f["amplitude"], np.zeros((n, 0), np.float32))
-    decision = decide_labels(f["samples"], calls, t["ventricular"], ValidationRules(),
-                             group=lambda rows: templates_of(f, rows, template_seed))
     rescued = int((is_beat & (f["p_beat"] < t["beat"])).sum())
-    return score_record(f["reference"], f["samples"], decision.labels), rescued
+    if template_seed is None:
+        beat = is_beat & ~qrs_too_small(f["amplitude"], ValidationRules())
+        labels = np.where(beat, "N", "artefact").astype(object)
+    else:
+        n = len(f["samples"])
+        calls = ChunkCalls(f["p_beat"], is_beat, f["p_ventricular"], f["morphology"],
+                           f["amplitude"], np.zeros((n, 0), np.float32))
+        labels = decide_labels(f["samples"], calls, t["ventricular"], ValidationRules(),
+                               group=lambda rows: templates_of(f, rows, template_seed)).labels
+    return score_record(f["reference"], f["samples"], labels), rescued
 
 
 def brief(results: list[tuple[dict, int]]) -> dict:
@@ -100,34 +111,49 @@ def load_folds(cv_dir: Path, data: list[Path]) -> tuple[list[dict], dict]:
     return features, thresholds
 
 
-def compare(features: list[dict], thresholds: dict, template_seed: int) -> dict:
-    """The rule off, with the shipped setting, and with each fold's setting chosen on the
-    other folds, for DS1 + paced, the noise records and 118e06 + 119e06."""
-    settings: list[PauseRule | None] = [None] + [
-        PauseRule(**dict(zip(GRID, v, strict=True))) for v in itertools.product(*GRID.values())]
-    results = [[record_result(f, thresholds, rule, template_seed) for f in features]
-               for rule in settings]
+def record_groups(features: list[dict]) -> dict[str, list[int]]:
     clean = [i for i, f in enumerate(features) if "e" not in f["record"]]
-    chosen = {}
-    for fold in sorted(thresholds):
-        others = [i for i in clean if features[i]["fold"] != fold]
-        chosen[fold] = max(range(len(settings)), key=lambda k: (objective(
-            score_many([results[k][i][0] for i in others])["gross"]), k == 0))
-    honest = [results[chosen[f["fold"]]][i] for i, f in enumerate(features)]
-    shipped = settings.index(PauseRule())
-    report = {"template_seed": template_seed,
-              "chosen_per_fold": {fold: None if settings[k] is None else settings[k].__dict__
-                                  for fold, k in chosen.items()}}
     groups = {"ds1_paced": clean,
               "ds1_paced_without_207": [i for i in clean if features[i]["record"] != "207"],
               "nstdb": [i for i, f in enumerate(features) if "e" in f["record"]],
               "118e06_119e06": [i for i, f in enumerate(features)
                                 if f["record"] in HEADLINE_NOISE]}
-    for name, rows in groups.items():
-        if rows:
-            report[name] = {"off": brief([results[0][i] for i in rows]),
-                            "shipped": brief([results[shipped][i] for i in rows]),
-                            "chosen_on_other_folds": brief([honest[i] for i in rows])}
+    return {name: rows for name, rows in groups.items() if rows}
+
+
+def choose_settings(features: list[dict], thresholds: dict
+                    ) -> tuple[list[PauseRule | None], dict[str, int]]:
+    """Every setting of :data:`GRID` (index 0: off) and, per fold, the index of the one with
+    the best gross beat F1 on the other folds' DS1 + paced records (ties: the rules off)."""
+    settings: list[PauseRule | None] = [None] + [
+        PauseRule(**dict(zip(GRID, v, strict=True))) for v in itertools.product(*GRID.values())]
+    clean = record_groups(features)["ds1_paced"]
+    beats = [[record_result(features[i], thresholds, rule)[0] for i in clean]
+             for rule in settings]
+    chosen = {}
+    for fold in sorted(thresholds):
+        others = [j for j, i in enumerate(clean) if features[i]["fold"] != fold]
+        chosen[fold] = max(range(len(settings)), key=lambda k: (
+            score_many([beats[k][j] for j in others])["gross"]["beats"]["F1"], k == 0))
+    return settings, chosen
+
+
+def compare(features: list[dict], thresholds: dict, template_seeds: int = 1) -> dict:
+    """The rules off, with the shipped setting, and with each fold's setting chosen on the
+    other folds: beats, and ventricular beats for each template seed."""
+    settings, chosen = choose_settings(features, thresholds)
+    shipped = settings.index(PauseRule())
+    rule_of = {"off": lambda f: None, "shipped": lambda f: settings[shipped],
+               "chosen_on_other_folds": lambda f: settings[chosen[f["fold"]]]}
+    report = {"chosen_per_fold": {fold: None if settings[k] is None else settings[k].__dict__
+                                  for fold, k in chosen.items()}, "template_seeds": {}}
+    for seed in range(template_seeds):
+        results = {line: [record_result(f, thresholds, rule_of[line](f), seed)
+                          for f in features] for line in LINES}
+        report["template_seeds"][seed] = {
+            name: {line: brief([results[line][i] for i in rows]) for line in LINES}
+            for name, rows in record_groups(features).items()}
+    report.update(report["template_seeds"][0])
     return report
 
 
@@ -136,22 +162,21 @@ def main() -> None:
     parser.add_argument("--cv-dir", type=Path, required=True)
     parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
     parser.add_argument("--template-seeds", type=int, default=1,
-                        help="repeat with the templates' K-means seeds 0 .. N-1")
+                        help="score ventricular beats with the templates' K-means seeds 0 .. N-1")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
     features, thresholds = load_folds(args.cv_dir, data)
-    reports = [compare(features, thresholds, seed) for seed in range(args.template_seeds)]
-    for report in reports:
-        print(json.dumps(report, indent=1, default=str))
+    report = compare(features, thresholds, args.template_seeds)
+    print(json.dumps({k: v for k, v in report.items() if k != "template_seeds"}, indent=1,
+                     default=str))
     for name in ("ds1_paced", "nstdb"):
-        for line in ("off", "shipped", "chosen_on_other_folds"):
-            f1 = [r[name][line]["veb"]["F1"] for r in reports if name in r]
-            if f1:
-                print(f"{name} {line}: VEB F1 by template seed " +
-                      " ".join(f"{v:.2f}" for v in f1) + f" (mean {np.mean(f1):.2f})")
+        for line in LINES:
+            f1 = [r[name][line]["veb"]["F1"] for r in report["template_seeds"].values()]
+            print(f"{name} {line}: VEB F1 by template seed "
+                  + " ".join(f"{v:.2f}" for v in f1) + f" (mean {np.mean(f1):.2f})")
     if args.json:
-        args.json.write_text(json.dumps(reports, indent=1, default=str))
+        args.json.write_text(json.dumps(report, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import numpy as np
 from ecgtk.inputs import SCALE_HALF_WIDTH_S as QRS_HALF_WIDTH_S
 from ecgtk.inputs import model_windows, ventricular_inputs
 from ecgtk.kernels.resample import resample_poly, resample_ratio, samples_to_rate
+from ecgtk.rescue import PauseRule, rescue_pauses
 from ecgtk.sessions import (
     DEFAULT_GPU_MEM_GB,
     ModelInfo,
@@ -26,7 +27,7 @@ from ecgtk.sessions import (
     shipped_model_path,
 )
 from ecgtk.timing import NO_CLOCK, StageClock
-from ecgtk.validation import PauseRule, qrs_amplitude, rescue_pauses
+from ecgtk.validation import qrs_amplitude
 
 #: Windows per model call on the CPU: small batches keep ONNX Runtime's activations in each
 #: core's cache. Two one-thread lanes sharing a session ran model 2 at 6,970 windows/s with 32,
@@ -52,8 +53,8 @@ class ModelSettings:
     spin_threads: bool = False
     #: uncertainty at and above which a beat is marked for review (None: the model's default)
     review_threshold: float | None = None
-    #: model 1's calls corrected by the ``pause`` rule (:func:`ecgtk.validation.rescue_pauses`):
-    #: a rejected candidate that splits a pause of about two beats is a beat; None: off
+    #: model 1's calls corrected by the rhythm around them (:mod:`ecgtk.rescue`): rejected
+    #: candidates that fill a pause the accepted beats leave are beats; None: off
     pause_rule: PauseRule | None = PauseRule()
     beat_path: Path | None = None  # default: the shipped model
     ventricular_path: Path | None = None
@@ -138,7 +139,8 @@ class BeatModels:
             p_beat = self._probability("beat", beat_windows)
             is_beat = p_beat >= self.info["beat"].threshold
             if self.settings.pause_rule is not None:
-                is_beat = rescue_pauses(centres, p_beat, is_beat, self.settings.pause_rule)
+                is_beat = rescue_pauses(centres, p_beat, is_beat, self.rate_hz,
+                                        self.settings.pause_rule)
             amplitude = qrs_amplitude(beat_windows[:, :, :self.info["beat"].input_leads],
                                       int(QRS_HALF_WIDTH_S * self.rate_hz))
         with clock.stage("model2"):

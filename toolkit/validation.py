@@ -21,14 +21,6 @@ measured (``python -m ecgtk.benchmarks.validation_eval``).
 4. ``unlike_normal``: a normal call whose shape correlates less than ``ventricular_similarity``
    with the dominant normal shape, and whose ventricular probability is at least
    ``min_p_ventricular``, is a ventricular beat.
-Before all of these, on model 1's calls (:func:`rescue_pauses`, :class:`PauseRule`):
-
-- ``pause``: a candidate model 1 called an artefact is a beat when, without it, the beats
-  around it leave a pause of ``min_pause_rr`` to ``max_pause_rr`` times the local median RR
-  and it splits that pause with at least ``min_split_rr`` times the median on each side (of
-  several such candidates, the one model 1 likes best). A heart that drops one beat is rarer
-  than a model that rejects one; longer pauses (sinus arrest, flutter) are left alone.
-
 5. ``template_vote`` (after the beats are grouped into templates, :func:`vote_by_template`): a
    V call in a template whose beats are less than ``template_normal_below`` V is N, and an N
    call in a template whose beats are more than ``template_ventricular_above`` V is V. Beats
@@ -63,59 +55,6 @@ class ValidationRules:
     beat_probability_weight: float = 0.0
     #: RR intervals on each side that give a beat's local median RR
     rr_neighbours: int = 8
-
-
-@dataclass(frozen=True)
-class PauseRule:
-    """Thresholds of the ``pause`` rule, in units of the local median RR interval (the median of
-    the ``2 * neighbours + 1`` RR intervals of the accepted beats around the pause).
-
-    A beat dropped from a steady rhythm leaves a pause of 2.0 RR, so ``min_pause_rr`` sits
-    below it (1.8, room for sinus arrhythmia; most folds of the cross-validation chose 2.0,
-    which misses about half of them). ``max_pause_rr`` and ``min_split_rr`` are what most
-    folds chose (``python -m ecgtk.benchmarks.pause_eval``)."""
-
-    min_pause_rr: float = 1.8
-    max_pause_rr: float = 3.0
-    min_split_rr: float = 0.6
-    neighbours: int = 8
-
-    def __post_init__(self) -> None:
-        if not 1.0 < self.min_pause_rr <= self.max_pause_rr:
-            raise ValueError("PauseRule needs 1 < min_pause_rr <= max_pause_rr, got "
-                             f"{self.min_pause_rr} and {self.max_pause_rr}")
-        if not 0.0 < self.min_split_rr <= self.min_pause_rr / 2:
-            raise ValueError("PauseRule.min_split_rr must be in (0, min_pause_rr / 2], got "
-                             f"{self.min_split_rr}")
-        if self.neighbours < 1:
-            raise ValueError(f"PauseRule.neighbours must be >= 1, got {self.neighbours}")
-
-
-def rescue_pauses(samples: np.ndarray, p_beat: np.ndarray, is_beat: np.ndarray,
-                  rule: PauseRule) -> np.ndarray:
-    """Model 1's ``is_beat`` (bool per candidate) with the ``pause`` rule applied: at most one
-    rejected candidate per pause becomes a beat. ``samples`` are the candidates' positions
-    (ascending, any rate), ``p_beat`` model 1's probabilities."""
-    samples = np.asarray(samples, dtype=np.int64)
-    is_beat = np.asarray(is_beat, dtype=bool)
-    out = is_beat.copy()
-    beats = np.flatnonzero(is_beat)
-    if len(beats) < 3 or len(beats) == len(samples):
-        return out
-    t = samples[beats]
-    rr = np.diff(t).astype(np.float64)
-    median = running_median(rr, 2 * rule.neighbours + 1)
-    pauses = np.flatnonzero((rr >= rule.min_pause_rr * median)
-                            & (rr <= rule.max_pause_rr * median))
-    first = np.searchsorted(samples, t[pauses], side="right")
-    last = np.searchsorted(samples, t[pauses + 1], side="left")
-    for g, lo, hi in zip(pauses, first, last, strict=True):
-        inside = np.arange(lo, hi)
-        margin = rule.min_split_rr * median[g]
-        fits = inside[(samples[inside] - t[g] >= margin) & (t[g + 1] - samples[inside] >= margin)]
-        if len(fits):
-            out[fits[np.argmax(p_beat[fits])]] = True
-    return out
 
 
 def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
