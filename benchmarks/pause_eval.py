@@ -14,8 +14,9 @@ level) on their own.
 Ventricular beats are scored after the pipeline's decision (:func:`ecgtk.classify.
 decide_labels`, shipped rules). They move with the K-means seed of the templates alone (a
 template near the threshold flips with its neighbours), so ``--template-seeds N`` scores them
-with the templates of seeds 0 .. N-1; a difference smaller than the spread between seeds is
-not one. Beats and artefacts do not depend on the templates.
+N times, each with its own K-means seeds for the decision's groupings (0-2, 3-5, ... with the
+shipped three runs); a difference smaller than the spread between them is not one. Beats and
+artefacts do not depend on the templates.
 """
 
 from __future__ import annotations
@@ -28,43 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.benchmarks.validation_eval import record_features
+from ecgtk.benchmarks.validation_eval import chunked_rescue, record_features, templates_of
 from ecgtk.classify import decide_labels
-from ecgtk.detect import DEFAULT_CHUNK_S
-from ecgtk.rescue import PauseRule, rescue_pauses
+from ecgtk.rescue import PauseRule
 from ecgtk.scoring import score_many, score_record
-from ecgtk.templates import Templates, cluster_beats
 from ecgtk.validation import ValidationRules, qrs_too_small
 
 GRID = {"min_pause_rr": [1.6, 1.8, 2.0], "max_pause_rr": [2.4, 2.6, 3.0],
         "min_split_rr": [0.5, 0.6, 0.7], "max_run_cv": [None, 0.1, 0.15, 0.2]}
 HEADLINE_NOISE = ("118e06", "119e06")
 LINES = ("off", "shipped", "chosen_on_other_folds")
-
-
-def chunked_rescue(f: dict, threshold: float, rule: PauseRule | None) -> np.ndarray:
-    """Model 1's calls on a record with the rules applied chunk by chunk, as in ``ecgtk run``."""
-    is_beat = f["p_beat"] >= threshold
-    if rule is None:
-        return is_beat
-    fs = f["reference"].fs
-    chunk = int(DEFAULT_CHUNK_S * fs)
-    edges = np.searchsorted(f["samples"], np.arange(0, f["samples"][-1] + chunk, chunk))
-    out = is_beat.copy()
-    for lo, hi in itertools.pairwise(edges):
-        out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi], is_beat[lo:hi],
-                                   fs, rule)
-    return out
-
-
-def templates_of(f: dict, rows: np.ndarray, seed: int) -> Templates:
-    """The templates of a record's beats ``rows`` with K-means ``seed``, cached."""
-    cache = f.setdefault("_templates", {})
-    key = (rows.tobytes(), seed)
-    if key not in cache:
-        cache[key] = cluster_beats(f["morphology"][rows], np.full(len(rows), "N", object),
-                                   seed=seed)
-    return cache[key]
 
 
 def record_result(f: dict, thresholds: dict, rule: PauseRule | None,
@@ -83,8 +57,10 @@ def record_result(f: dict, thresholds: dict, rule: PauseRule | None,
         n = len(f["samples"])
         calls = ChunkCalls(f["p_beat"], is_beat, f["p_ventricular"], f["morphology"],
                            f["amplitude"], np.zeros((n, 0), np.float32))
-        labels = decide_labels(f["samples"], calls, t["ventricular"], ValidationRules(),
-                               group=lambda rows: templates_of(f, rows, template_seed)).labels
+        rules = ValidationRules()
+        first = template_seed * rules.template_runs  # seed sets 0-2, 3-5, ... never overlap
+        labels = decide_labels(f["samples"], calls, t["ventricular"], rules,
+                               group=lambda rows, k: templates_of(f, rows, first + k)).labels
     return score_record(f["reference"], f["samples"], labels), rescued
 
 
@@ -162,7 +138,7 @@ def main() -> None:
     parser.add_argument("--cv-dir", type=Path, required=True)
     parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
     parser.add_argument("--template-seeds", type=int, default=1,
-                        help="score ventricular beats with the templates' K-means seeds 0 .. N-1")
+                        help="score ventricular beats N times, with other K-means seeds each")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)

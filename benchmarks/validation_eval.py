@@ -5,8 +5,9 @@
 Input: the patient-wise cross-validation run of ``ecgtk.export.crossval``, whose fold folders
 hold each held-out record's candidates and model probabilities (``probs_<record>.npz``) and the
 fold's thresholds (``fold.json``). For every record, the features of :mod:`ecgtk.validation`
-are computed from the signal exactly as the pipeline does, each rule setting of a small grid is
-applied, and beats and ventricular beats are scored against the reference (EC57, 150 ms).
+are computed from the signal exactly as the pipeline does, model 1's calls get the rescue rules
+of ``ecgtk run`` (:mod:`ecgtk.rescue`), each rule setting of a small grid is applied, and beats
+and ventricular beats are scored against the reference (EC57, 150 ms).
 The rule setting for each fold is chosen on the *other* folds (gross beat F1 + VEB F1) among
 every combination of :data:`GRID` (the template blend of the V decision and rules 2-3) and
 :data:`VOTE_GRID` (rule 5, the template vote), so the "chosen" line is an honest estimate.
@@ -26,7 +27,9 @@ import numpy as np
 
 from ecgtk.beat_models import ChunkCalls, coarsen
 from ecgtk.classify import decide_labels, group_beats
+from ecgtk.detect import DEFAULT_CHUNK_S
 from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, model_windows
+from ecgtk.rescue import PauseRule, rescue_pauses
 from ecgtk.scoring import load_reference, score_many, score_record
 from ecgtk.templates import Templates
 from ecgtk.validation import ValidationRules, qrs_amplitude
@@ -58,9 +61,25 @@ def record_features(data: list[Path], record: str, npz: Path) -> dict:
             "morphology": morphology}
 
 
+def chunked_rescue(f: dict, threshold: float, rule: PauseRule | None) -> np.ndarray:
+    """Model 1's calls on a record with the rules applied chunk by chunk, as in ``ecgtk run``."""
+    is_beat = f["p_beat"] >= threshold
+    if rule is None:
+        return is_beat
+    fs = f["reference"].fs
+    chunk = int(DEFAULT_CHUNK_S * fs)
+    edges = np.searchsorted(f["samples"], np.arange(0, f["samples"][-1] + chunk, chunk))
+    out = is_beat.copy()
+    for lo, hi in itertools.pairwise(edges):
+        out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi], is_beat[lo:hi],
+                                   fs, rule)
+    return out
+
+
 def labels_of(f: dict, thresholds: dict,
               rules: ValidationRules | None) -> tuple[np.ndarray, dict[str, int]]:
-    """A record's labels from its fold's thresholds, then the pipeline's decision
+    """A record's labels from its fold's thresholds, then, as in ``ecgtk run``, the rescue
+    rules on model 1's calls (:mod:`ecgtk.rescue`, shipped setting) and the pipeline's decision
     (:func:`ecgtk.classify.decide_labels`; ``None``: the models' calls alone)."""
     t = thresholds[f["fold"]]
     if rules is None:
@@ -68,20 +87,20 @@ def labels_of(f: dict, thresholds: dict,
                           np.where(f["p_ventricular"] >= t["ventricular"], "V", "N"))
         return labels.astype(object), {}
     n = len(f["samples"])
-    calls = ChunkCalls(f["p_beat"], f["p_beat"] >= t["beat"], f["p_ventricular"],
+    calls = ChunkCalls(f["p_beat"], chunked_rescue(f, t["beat"], PauseRule()), f["p_ventricular"],
                        f["morphology"], f["amplitude"], np.zeros((n, 0), np.float32))
     decision = decide_labels(f["samples"], calls, t["ventricular"], rules,
-                             group=lambda rows: templates_of(f, rows))
+                             group=lambda rows, seed: templates_of(f, rows, seed))
     return decision.labels, decision.changed
 
 
-def templates_of(f: dict, rows: np.ndarray) -> Templates:
-    """The templates of a record's beats ``rows`` (as the pipeline groups them), cached per
-    set of rows: the grouping does not depend on the labels."""
+def templates_of(f: dict, rows: np.ndarray, seed: int = 0) -> Templates:
+    """The templates of a record's beats ``rows`` with K-means ``seed`` (as the pipeline
+    groups them), cached per set of rows: the grouping does not depend on the labels."""
     cache = f.setdefault("_templates", {})
-    key = rows.tobytes()
+    key = (rows.tobytes(), seed)
     if key not in cache:
-        cache[key] = group_beats(f["morphology"][rows])
+        cache[key] = group_beats(f["morphology"][rows], seed)
     return cache[key]
 
 

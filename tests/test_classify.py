@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.classify import classify_calls, cluster_mean_uncertainty
+from ecgtk.classify import classify_calls, cluster_mean_uncertainty, decide_labels, group_beats
+from ecgtk.templates import Templates
 from ecgtk.uncertainty import calibrate, dropout_spread
 from ecgtk.validation import ValidationRules
 
@@ -90,6 +91,34 @@ def test_beats_of_one_shape_share_the_templates_decision(calls_and_samples):
     own = classify_calls(samples, calls, 0.5, rules=ValidationRules(
         normal_similarity=None, template_normal_below=None, beat_probability_weight=1.0))
     assert set(np.flatnonzero(own.labels == "V")) == {5, 20}
+
+
+def test_the_decision_averages_template_runs_and_the_first_gives_the_templates(
+        calls_and_samples):
+    """``template_runs`` groupings with seeds 0, 1, 2: the decision's template mean is their
+    average, the templates are seed 0's, and a beat-by-beat decision needs only one."""
+    samples, calls = calls_and_samples
+    asked = []
+
+    def group(rows, seed):
+        asked.append(seed)
+        if seed == 0:
+            return group_beats(calls.morphology[rows], seed)
+        return Templates(np.zeros(len(rows), np.int32), np.array([len(rows)]),  # all in one
+                         np.array(["N"], object), calls.morphology[rows].mean(0)[None], [[0]])
+
+    rules = ValidationRules(normal_similarity=None, template_normal_below=None)
+    out = decide_labels(samples, calls, 0.5, rules, group=group)
+    assert asked == [0, 1, 2]
+    np.testing.assert_array_equal(out.templates.assignment,
+                                  group_beats(calls.morphology[out.rows]).assignment)
+    # beats 20 and 40: (0.9 + 2 * mean over all beats) / 3 < 0.5, so none is V any more
+    assert not (out.labels == "V").any()
+    one = decide_labels(samples, calls, 0.5, replace(rules, template_runs=1), group=group)
+    assert set(np.flatnonzero(one.labels == "V")) == {20, 40}
+    asked.clear()
+    decide_labels(samples, calls, 0.5, replace(rules, beat_probability_weight=1.0), group=group)
+    assert asked == [0]
 
 
 def test_calibrate_and_spread():

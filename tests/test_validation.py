@@ -28,11 +28,17 @@ def calls(n_normal=20):
     return labels, p_v, morphology.astype(np.float32), np.ones(len(labels), np.float32)
 
 
-def test_like_normal_turns_a_normal_looking_v_into_n():
+LIKE_NORMAL = ValidationRules(normal_similarity=0.8)
+
+
+def test_like_normal_turns_a_normal_looking_v_into_n_when_on():
     labels, p_v, morphology, amplitude = calls()
-    new, changes = validate_calls(labels, p_v, morphology, amplitude, ValidationRules())
+    new, changes = validate_calls(labels, p_v, morphology, amplitude, LIKE_NORMAL)
     assert new[-3] == "N" and new[-2] == "V"
     assert changes == {"small": 0, "like_normal": 1, "on_time": 0, "unlike_normal": 0}
+    assert ValidationRules().normal_similarity is None  # off by default
+    same, _ = validate_calls(labels, p_v, morphology, amplitude, ValidationRules())
+    assert same[-3] == "V"
 
 
 def test_unlike_normal_is_off_by_default_and_works_when_on():
@@ -71,7 +77,7 @@ def test_all_beats_called_v_on_time_become_n():
     labels = np.array(["V"] * 30, dtype=object)
     samples = np.arange(30) * 300
     new, changes = validate_calls(labels, np.full(30, 0.9), morphology, np.ones(30),
-                                  ValidationRules(), samples)
+                                  LIKE_NORMAL, samples)
     assert (new == "N").all() and changes["like_normal"] == 30
 
 
@@ -132,7 +138,19 @@ def test_blend_with_template():
     np.testing.assert_allclose(blend_with_template(p, assignment, 1.0), p)
     np.testing.assert_allclose(blend_with_template(p, assignment, 0.5), [0.15, 0.25, 0.8, 0.6])
     assert blend_with_template(p[:0], assignment[:0], 0.0).shape == (0,)
+    # two groupings: each beat's template mean averaged over them
+    other = np.array([0, 1, 1, 1])  # beat 0 alone, the rest together (mean 0.567)
+    both = blend_with_template(p, np.stack([assignment, other]), 0.0)
+    np.testing.assert_allclose(both, [(0.2 + 0.1) / 2, (0.2 + 1.7 / 3) / 2,
+                                      (0.7 + 1.7 / 3) / 2, (0.7 + 1.7 / 3) / 2], rtol=1e-6)
     import pytest
 
     with pytest.raises(ValueError, match="beat_probability_weight"):
         blend_with_template(p, assignment, 1.5)
+
+
+def test_template_runs_must_be_positive():
+    import pytest
+
+    with pytest.raises(ValueError, match="template_runs"):
+        ValidationRules(template_runs=0)

@@ -1,11 +1,12 @@
 """From the models' calls to labels, calibrated probabilities and how sure each call is.
 
-1. Model 1's artefacts, and "beats" whose QRS is under 0.2 of the recording's typical one
-   (rule 1 of :mod:`ecgtk.validation`).
+1. Model 1's artefacts (after :mod:`ecgtk.rescue` gave some back as beats), and "beats" whose
+   QRS is under 0.2 of the recording's typical one (rule 1 of :mod:`ecgtk.validation`).
 2. Templates (:mod:`ecgtk.templates`) of the beats: K-means on their shape.
 3. The V decision: each beat's model-2 probability blended with the mean over its template
    (``ValidationRules.beat_probability_weight``; by default the template's mean alone, so the
-   beats of one shape share one call) against the model's decision threshold.
+   beats of one shape share one call), that mean averaged over three groupings (K-means
+   seeds; ``ValidationRules.template_runs``), against the model's decision threshold.
 4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
    then the template vote, and each template labelled by the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
@@ -57,32 +58,38 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
-def group_beats(morphology: np.ndarray) -> Templates:
-    """Templates of beats by their ``morphology`` alone (labelled later, by majority)."""
-    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object))
+def group_beats(morphology: np.ndarray, seed: int = 0) -> Templates:
+    """Templates of beats by their ``morphology`` alone (labelled later, by majority), with
+    K-means ``seed``."""
+    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object), seed=seed)
 
 
 def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
                   rules: ValidationRules | None = None,
-                  group: Callable[[np.ndarray], Templates] | None = None,
+                  group: Callable[[np.ndarray, int], Templates] | None = None,
                   clock: StageClock = NO_CLOCK) -> Decision:
     """Steps 1-4 of the module docstring for the candidates at ``samples`` (ascending).
 
-    ``ventricular_threshold`` applies to model 2's own probability scale. ``group`` makes the
-    templates of the beats' rows (default: :func:`ecgtk.templates.cluster_beats` on their
-    morphology); benchmarks pass a cached one, since the grouping does not depend on labels.
+    ``ventricular_threshold`` applies to model 2's own probability scale. ``group(rows,
+    seed)`` makes the templates of the beats' rows with a K-means seed (default:
+    :func:`group_beats` on their morphology); benchmarks pass a cached one, since the
+    grouping does not depend on labels. The V decision averages the template means of
+    ``rules.template_runs`` groupings (seeds 0, 1, ...); the first gives the templates.
     """
     rules = rules or ValidationRules()
     small = calls.is_beat & qrs_too_small(calls.amplitude, rules)
     beat = calls.is_beat & ~small
     rows = np.flatnonzero(beat)
+    runs = 1 if rules.beat_probability_weight == 1.0 else rules.template_runs
     with clock.stage("templates"):
-        templates = (group(rows) if group is not None
-                     else group_beats(calls.morphology[rows]))
+        groupings = [group(rows, seed) if group is not None
+                     else group_beats(calls.morphology[rows], seed) for seed in range(runs)]
+    templates = groupings[0]
     with clock.stage("validation"):
         p_decide = np.full(len(samples), np.nan, dtype=np.float32)
-        p_decide[rows] = blend_with_template(calls.p_ventricular[rows], templates.assignment,
-                                             rules.beat_probability_weight)
+        p_decide[rows] = blend_with_template(
+            calls.p_ventricular[rows], np.stack([g.assignment for g in groupings]),
+            rules.beat_probability_weight)
         labels = np.where(~beat, "artefact",
                           np.where(p_decide >= ventricular_threshold, "V", "N")).astype(object)
         labels, changed = validate_calls(labels, p_decide, calls.morphology, calls.amplitude,
