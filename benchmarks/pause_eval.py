@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.benchmarks.validation_eval import chunked_rescue, record_features, templates_of
+from ecgtk.benchmarks.validation_eval import chunked_rescue, load_folds, templates_of
 from ecgtk.classify import decide_labels
 from ecgtk.rescue import PauseRule
 from ecgtk.scoring import score_many, score_record
@@ -70,21 +70,6 @@ def brief(results: list[tuple[dict, int]]) -> dict:
     return {"rescued": sum(n for _, n in results),
             "beats": {k: gross["beats"][k] for k in ("Se", "+P", "F1", "TP", "FP", "FN")},
             "veb": {k: veb.get(k) for k in ("Se", "+P", "F1", "FP", "FN")}}
-
-
-def load_folds(cv_dir: Path, data: list[Path]) -> tuple[list[dict], dict]:
-    features, thresholds = [], {}
-    for fold_dir in sorted(cv_dir.glob("fold*")):
-        if not (fold_dir / "fold.json").is_file():
-            continue
-        thresholds[fold_dir.name] = json.loads((fold_dir / "fold.json").read_text())["thresholds"]
-        for npz in sorted(fold_dir.glob("probs_*.npz")):
-            f = record_features(data, npz.stem.removeprefix("probs_"), npz)
-            f["fold"] = fold_dir.name
-            features.append(f)
-    if not features:
-        raise SystemExit(f"no fold results (fold*/fold.json, probs_*.npz) under {cv_dir}")
-    return features, thresholds
 
 
 def record_groups(features: list[dict]) -> dict[str, list[int]]:

@@ -61,19 +61,40 @@ def record_features(data: list[Path], record: str, npz: Path) -> dict:
             "morphology": morphology}
 
 
+def load_folds(cv_dir: Path, data: list[Path]) -> tuple[list[dict], dict]:
+    """Every finished fold's held-out records (:func:`record_features`, with their ``fold``)
+    and each fold's thresholds, from a cross-validation run ``cv_dir``."""
+    features, thresholds = [], {}
+    for fold_dir in sorted(cv_dir.glob("fold*")):
+        if not (fold_dir / "fold.json").is_file():  # a fold still running
+            continue
+        thresholds[fold_dir.name] = json.loads((fold_dir / "fold.json").read_text())["thresholds"]
+        for npz in sorted(fold_dir.glob("probs_*.npz")):
+            f = record_features(data, npz.stem.removeprefix("probs_"), npz)
+            f["fold"] = fold_dir.name
+            features.append(f)
+    if not features:
+        raise SystemExit(f"no fold results (fold*/fold.json, probs_*.npz) under {cv_dir}")
+    return features, thresholds
+
+
 def chunked_rescue(f: dict, threshold: float, rule: PauseRule | None) -> np.ndarray:
-    """Model 1's calls on a record with the rules applied chunk by chunk, as in ``ecgtk run``."""
+    """Model 1's calls on a record with the rules applied chunk by chunk, as in ``ecgtk run``;
+    cached per threshold and rule (every rule setting of a grid asks for the same calls)."""
     is_beat = f["p_beat"] >= threshold
     if rule is None:
         return is_beat
-    fs = f["reference"].fs
-    chunk = int(DEFAULT_CHUNK_S * fs)
-    edges = np.searchsorted(f["samples"], np.arange(0, f["samples"][-1] + chunk, chunk))
-    out = is_beat.copy()
-    for lo, hi in itertools.pairwise(edges):
-        out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi], is_beat[lo:hi],
-                                   fs, rule)
-    return out
+    cache = f.setdefault("_rescued", {})
+    if (threshold, rule) not in cache:
+        fs = f["reference"].fs
+        chunk = int(DEFAULT_CHUNK_S * fs)
+        edges = np.searchsorted(f["samples"], np.arange(0, f["samples"][-1] + chunk, chunk))
+        out = is_beat.copy()
+        for lo, hi in itertools.pairwise(edges):
+            out[lo:hi] = rescue_pauses(f["samples"][lo:hi], f["p_beat"][lo:hi],
+                                       is_beat[lo:hi], fs, rule)
+        cache[threshold, rule] = out
+    return cache[threshold, rule]
 
 
 def labels_of(f: dict, thresholds: dict,
@@ -141,16 +162,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
-    features, thresholds = [], {}
-    for fold_dir in sorted(args.cv_dir.glob("fold*")):
-        if not (fold_dir / "fold.json").is_file():  # a fold still running
-            continue
-        meta = json.loads((fold_dir / "fold.json").read_text())
-        thresholds[fold_dir.name] = meta["thresholds"]
-        for npz in sorted(fold_dir.glob("probs_*.npz")):
-            f = record_features(data, npz.stem.removeprefix("probs_"), npz)
-            f["fold"] = fold_dir.name
-            features.append(f)
+    features, thresholds = load_folds(args.cv_dir, data)
     grid = {**GRID, **VOTE_GRID}
     settings = [ValidationRules(**dict(zip(grid, v, strict=True)))
                 for v in itertools.product(*grid.values())]

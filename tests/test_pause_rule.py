@@ -135,7 +135,8 @@ def test_pause_eval_scores_the_rule_on_out_of_fold_calls(tmp_path, data_dir, mit
     three of them rejected by "model 1"; the shipped rule gives them back."""
     import json
 
-    from ecgtk.benchmarks.pause_eval import compare, load_folds
+    from ecgtk.benchmarks.pause_eval import compare
+    from ecgtk.benchmarks.validation_eval import load_folds
 
     _, _, beats = mitdb_excerpt("101")
     fold = tmp_path / "fold0"
