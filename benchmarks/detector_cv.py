@@ -2,7 +2,8 @@
 
     python -m ecgtk.benchmarks.detector_cv --data ../shared/data [--json out.json]
 
-For a small grid of physiological settings (QRS band edges, threshold fraction, T-wave window),
+For a small grid of physiological settings (QRS band edges, threshold fraction, T-wave window,
+the share of its level under which a lead has lost its QRS),
 every record of DS1 + paced is scored once per setting. Then, for each record in turn, the
 setting with the best gross F1 on all *other* records is chosen and that record is scored with
 it. The sum over held-out records is an honest estimate of how the selection procedure does on
@@ -28,6 +29,7 @@ GRID = {
     "band_hz": [(3.0, 20.0), (5.0, 20.0), (3.0, 25.0)],
     "threshold_fraction": [0.2, 0.25, 0.3],
     "twave_window_s": [0.36, 0.42],
+    "lost_qrs_ratio": [0.0, 0.5],
 }
 
 

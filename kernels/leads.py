@@ -15,7 +15,7 @@ from ecgtk.kernels.windows import running_median
 
 def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: float,
                  level_blocks: int, min_snr: float,
-                 lead_in: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                 lead_in: int = 0, lost_qrs_ratio: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-block weight and QRS level of each lead, both ``(n_blocks, leads)``.
 
     Blocks start ``lead_in`` samples before the first sample, so that a caller can lay the
@@ -25,6 +25,12 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
     ``level_blocks`` neighbouring blocks) of the block maxima of its feature, its noise level
     the median of block medians. Its weight is ``(level / noise - min_snr)**2``, zero where
     more than half the block is unusable; weights sum to one in each block (or are all zero).
+
+    The level follows a lead over ``level_blocks`` blocks (12.5 s by default), too slowly for a
+    lead that loses its QRS for a few seconds (an amplifier saturated and recovering, a loose
+    electrode): a lead whose own maximum in a block is under ``lost_qrs_ratio`` of its level
+    gets no weight in that block, as long as another lead keeps its QRS there (when none does,
+    as in a pause, the weights stay as they were).
     Multiplying the feature by ``weight / level`` puts every lead's QRS near 1 and lets the
     cleanest lead dominate.
     """
@@ -37,6 +43,8 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
     noise = running_median(medians, size)
     weight = np.clip(level / (noise + 1e-12) - min_snr, 0, None) ** 2
     weight[(bad_share > 0.5) | (level <= 1e-9)] = 0.0
+    kept = np.where(maxima < lost_qrs_ratio * level, 0.0, weight)
+    weight = np.where(kept.sum(axis=1, keepdims=True) > 0, kept, weight)
     total = weight.sum(axis=1, keepdims=True)
     weight = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
     return weight, level

@@ -153,6 +153,20 @@ def test_lead_dropping_out_is_covered_by_the_other_lead():
     assert score(detect_rpeaks(signal, fs), truth, fs) == (0, 0)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_lead_losing_its_qrs_for_seconds_gives_way_to_the_other(seed):
+    """The stronger lead's QRS shrinks to 3 % for 6 s (not flat, so not unusable): its level,
+    a median over 12.5 s, still says it is the lead to trust; its block maximum says not."""
+    fs = 360.0
+    signal, truth = synthetic_ecg(fs, 90, seed=seed)
+    signal[:, 1] *= 0.5 / 0.7
+    signal[int(30 * fs):int(36 * fs), 0] *= 0.03
+    missed, extra = score(detect_rpeaks(signal, fs), truth, fs)
+    assert missed <= 1 and extra == 0
+    without = DetectorParams(lost_qrs_ratio=0.0)
+    assert score(detect_rpeaks(signal, fs, without), truth, fs)[0] >= 5
+
+
 def test_nan_stretch_is_skipped():
     fs = 250.0
     signal, truth = synthetic_ecg(fs, 90, seed=2)
