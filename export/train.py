@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.export.augment import AugmentConfig, augment
+from ecgtk.export.augment import AugmentConfig
+from ecgtk.export.batches import augmented_batches, class_weights
 from ecgtk.export.dataset import (
     WindowSet,
     build_windows,
@@ -116,51 +117,6 @@ def configure_tensorflow(threads: int = 2) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # already initialised
         pass
-
-
-def _class_weights(y: np.ndarray) -> dict[int, float]:
-    counts = np.bincount(np.asarray(y, np.int64), minlength=2).astype(np.float64)
-    counts = np.maximum(counts, 1)
-    return {c: float(len(y) / (len(counts) * counts[c])) for c in range(len(counts))}
-
-
-def _make_sequence(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
-                   class_weight: dict[int, float], config: AugmentConfig | None,
-                   leads: int):
-    import keras
-
-    class AugmentedBatches(keras.utils.PyDataset):
-        """Shuffled, augmented batches ``(x, y, sample_weight)``; epoch ``e``, batch ``i`` use
-        the seed ``(seed, e, i)``. Only the first ``leads`` channels (the signal) are
-        augmented; context channels stay as measured (templates follow a lead reversal)."""
-
-        def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.epoch = 0
-            self.weights = np.array([class_weight[c] for c in range(len(class_weight))],
-                                    np.float32)
-            self._order()
-
-        def _order(self):
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(y))
-
-        def __len__(self):
-            return math.ceil(len(y) / batch_size)
-
-        def __getitem__(self, i):
-            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
-            xb = x[idx]
-            if config is not None:
-                xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config,
-                             signal_leads=leads)
-            yb = y[idx].astype(np.int32)
-            return xb, yb, self.weights[yb]
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._order()
-
-    return AugmentedBatches()
 
 
 def model_inputs(kind: str, windows: WindowSet, n_leads: int,
@@ -274,11 +230,11 @@ def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: i
     import keras
 
     x, y = train
-    cw = _class_weights(y)
+    cw = class_weights(y)
     aug = _resolved_augment(settings, kind)
     aug = AugmentConfig(**aug) if aug else None
     leads = leads_of_context_input(x.shape[2]) if context else x.shape[2]
-    seq = _make_sequence(x, y, settings.batch_size, seed, cw, aug, leads)
+    seq = augmented_batches(x, y, settings.batch_size, seed, cw, aug, leads)
     vx, vy = val
     vw = np.array([cw[int(c)] for c in vy], np.float32)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",

@@ -15,6 +15,7 @@ from ecgtk.holter import (
     events_table,
     summarise_rhythm,
 )
+from ecgtk.kernels.heart_rate import minute_coverage
 
 FS = 300.0  # every RR below is a whole number of samples at this rate
 
@@ -247,7 +248,7 @@ def test_minute_coverage_matches_plain_python(seed):
     t = np.cumsum(rng.uniform(0.2, 40.0 if seed % 2 else 3.0, size=60))
     clean = rng.random(59) > 0.2
     n_min = int(t[-1] // 60) + 2
-    got = holter._minute_coverage(t, clean, n_min)
+    got = minute_coverage(t, clean, n_min)
     ref = _coverage_reference(t, clean, n_min)
     np.testing.assert_allclose(got[0], ref[0], atol=1e-9)
     np.testing.assert_allclose(got[1], ref[1], atol=1e-9)

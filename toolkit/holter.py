@@ -86,6 +86,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from ecgtk.kernels.heart_rate import heart_rates, hrv_ms
+
 __all__ = [
     "EVENTS_SCHEMA",
     "EVENT_KINDS",
@@ -241,63 +243,6 @@ def _episodes(is_v: np.ndarray, noisy: np.ndarray, pattern: tuple[bool, ...],
     return found
 
 
-def _minute_coverage(t: np.ndarray, clean: np.ndarray, n_min: int):
-    """Per 1-minute window: (time covered by clean intervals s, intervals counted by the share
-    of their length inside the window). ``t``: beat times s; ``clean``: per gap."""
-    covered = np.zeros(n_min)
-    count = np.zeros(n_min)
-    if t.size < 2 or n_min == 0:
-        return covered, count
-    rr = np.diff(t)
-    # Cumulative covered time and count at each beat, then at each window edge.
-    cum_t = np.concatenate([[0.0], np.cumsum(np.where(clean, rr, 0.0))])
-    cum_n = np.concatenate([[0.0], np.cumsum(clean.astype(np.float64))])
-    edges = 60.0 * np.arange(n_min + 1)
-    j = np.searchsorted(t, edges, side="right") - 1  # the last beat at or before each edge
-    at = np.clip(j, 0, t.size - 1)
-    gap = np.clip(j, 0, t.size - 2)
-    inside = (j >= 0) & (j < t.size - 1) & clean[gap]  # the edge falls inside a clean gap
-    part = np.where(inside, edges - t[gap], 0.0)
-    c_t = np.where(j >= 0, cum_t[at], 0.0) + part
-    c_n = np.where(j >= 0, cum_n[at], 0.0) + part / rr[gap]
-    return np.diff(c_t), np.diff(c_n)
-
-
-def _heart_rates(t: np.ndarray, clean: np.ndarray, horizon_s: float):
-    """(mean, min, max, hourly) heart rate over the analysable minutes (module docstring)."""
-    n_min = math.ceil(horizon_s / 60.0)
-    if t.size:
-        n_min = max(n_min, int(t[-1] // 60.0) + 1)
-    covered, count = _minute_coverage(t, clean, n_min)
-    beats = np.bincount((t // 60.0).astype(np.int64), minlength=n_min)
-    ok = (covered >= MIN_MINUTE_COVERAGE_S) & (beats >= MIN_MINUTE_BEATS)
-    n_hours = math.ceil(n_min / 60)
-    hour = np.arange(n_min) // 60
-    hour_count = np.bincount(hour[ok], weights=count[ok], minlength=n_hours)
-    hour_covered = np.bincount(hour[ok], weights=covered[ok], minlength=n_hours)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hourly = np.where(hour_covered > 0, 60.0 * hour_count / hour_covered, np.nan)
-    hourly = [float(x) for x in hourly]
-    if not ok.any():
-        return _NAN, _NAN, _NAN, hourly
-    per_minute = 60.0 * count[ok] / covered[ok]
-    mean = 60.0 * count[ok].sum() / covered[ok].sum()
-    return float(mean), float(per_minute.min()), float(per_minute.max()), hourly
-
-
-def _hrv(rr: np.ndarray, nn: np.ndarray) -> tuple[float, float]:
-    """(SDNN, RMSSD) in ms of the intervals ``rr`` (s) where ``nn`` holds."""
-    values = rr[nn]
-    sdnn = float(np.std(values, ddof=1) * 1e3) if values.size >= 2 else _NAN
-    pair = nn[:-1] & nn[1:]
-    if pair.any():
-        diffs = (rr[1:] - rr[:-1])[pair]
-        rmssd = float(np.sqrt(np.mean(diffs * diffs)) * 1e3)
-    else:
-        rmssd = _NAN
-    return sdnn, rmssd
-
-
 def _rate(first_sample: int, last_sample: int, n_beats: int, fs: float) -> float:
     span = (last_sample - first_sample) / fs
     return 60.0 * (n_beats - 1) / span if n_beats >= 2 and span > 0 else _NAN
@@ -376,9 +321,10 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
     artefact_share = min(noisy_s / duration_s, 1.0) if duration_s > 0 else _NAN
 
     # Heart rates and HRV.
-    hr_mean, hr_min, hr_max, hourly = _heart_rates(beats / fs, clean, duration_s)
+    hr_mean, hr_min, hr_max, hourly = heart_rates(beats / fs, clean, duration_s,
+                                                  MIN_MINUTE_COVERAGE_S, MIN_MINUTE_BEATS)
     nn = clean & ~is_v[:-1] & ~is_v[1:] & (rr >= NN_RANGE_S[0]) & (rr <= NN_RANGE_S[1])
-    sdnn, rmssd = _hrv(rr, nn)
+    sdnn, rmssd = hrv_ms(rr, nn)
 
     columns = {
         "hr_mean_bpm": hr_mean,

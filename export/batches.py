@@ -1,0 +1,62 @@
+"""The batches Keras fits on: shuffled, augmented on the fly, weighted per sample.
+
+Class weights are applied as per-sample weights because the batches are made (and augmented,
+:mod:`ecgtk.export.augment`) one at a time. Every batch is reproducible from its seed.
+TensorFlow (Keras) is imported inside the function.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ecgtk.export.augment import AugmentConfig, augment
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Balanced weight per class of the labels ``y`` (0, 1): ``n / (classes * count)``."""
+    counts = np.bincount(np.asarray(y, np.int64), minlength=2).astype(np.float64)
+    counts = np.maximum(counts, 1)
+    return {c: float(len(y) / (len(counts) * counts[c])) for c in range(len(counts))}
+
+
+def augmented_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
+                      class_weight: dict[int, float], config: AugmentConfig | None,
+                      leads: int):
+    """A ``keras.utils.PyDataset`` of shuffled batches of windows ``x`` with labels ``y``,
+    augmented on the fly (``config``; None: not), weighted per sample by ``class_weight``."""
+    import keras
+
+    class AugmentedBatches(keras.utils.PyDataset):
+        """Shuffled, augmented batches ``(x, y, sample_weight)``; epoch ``e``, batch ``i`` use
+        the seed ``(seed, e, i)``. Only the first ``leads`` channels (the signal) are
+        augmented; context channels stay as measured (templates follow a lead reversal)."""
+
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self.weights = np.array([class_weight[c] for c in range(len(class_weight))],
+                                    np.float32)
+            self._order()
+
+        def _order(self):
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(y))
+
+        def __len__(self):
+            return math.ceil(len(y) / batch_size)
+
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            xb = x[idx]
+            if config is not None:
+                xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config,
+                             signal_leads=leads)
+            yb = y[idx].astype(np.int32)
+            return xb, yb, self.weights[yb]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._order()
+
+    return AugmentedBatches()
