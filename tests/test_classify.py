@@ -68,7 +68,8 @@ def test_template_vote_relabels_an_odd_beat_and_its_template(calls_and_samples):
     its template, is made N by the template vote, and the template stays N."""
     samples, calls = calls_and_samples
     calls.p_ventricular[5] = 0.6
-    alone = ValidationRules(normal_similarity=None, beat_probability_weight=1.0)
+    alone = ValidationRules(normal_similarity=None, beat_probability_weight=1.0,
+                            template_normal_below=0.2)
     out = classify_calls(samples, calls, 0.5, rules=alone)
     assert out.labels[5] == "N" and out.changed["template_vote"] == 1
     assert out.templates.labels[out.cluster[5]] == "N"

@@ -54,9 +54,9 @@ class ValidationRules:
     on_time_rr_ratio: float = 0.9
     ventricular_similarity: float | None = None
     min_p_ventricular: float = 0.2
-    #: the template vote, both ways: what most folds chose with three groupings (all four
-    #: chose 0.6 V-above; two 0.2 N-below and two off)
-    template_normal_below: float | None = 0.2
+    #: the template vote: what the folds chose with three groupings and 0.2.1's detector (all
+    #: four chose 0.6 V-above and N-below off; with the earlier detector two chose 0.2 N-below)
+    template_normal_below: float | None = None
     template_ventricular_above: float | None = 0.6
     #: weight of a beat's own model-2 probability against its template's mean (1: its own)
     beat_probability_weight: float = 0.0
