@@ -36,7 +36,8 @@ from ecgtk.scoring import score_many, score_record
 from ecgtk.validation import ValidationRules, qrs_too_small
 
 GRID = {"min_pause_rr": [1.6, 1.8, 2.0], "max_pause_rr": [2.4, 2.6, 3.0],
-        "min_split_rr": [0.5, 0.6, 0.7], "max_run_cv": [None, 0.1, 0.15, 0.2]}
+        "min_split_rr": [0.5, 0.6, 0.7], "max_run_cv": [None, 0.1, 0.15, 0.2],
+        "min_smooth_run": [None, 6]}
 HEADLINE_NOISE = ("118e06", "119e06")
 LINES = ("off", "shipped", "chosen_on_other_folds")
 

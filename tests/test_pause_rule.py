@@ -6,7 +6,7 @@ import pytest
 from ecgtk.analysis import call_recording
 from ecgtk.beat_models import BeatModels, ModelSettings
 from ecgtk.readers import read_recording
-from ecgtk.rescue import PauseRule, is_even_run, rescue_pauses
+from ecgtk.rescue import PauseRule, is_even_run, rescue_pauses, smooth_stretches
 
 RULE = PauseRule()
 FS = 360.0
@@ -82,9 +82,46 @@ def test_uneven_or_short_runs_and_runs_switched_off_are_left_alone():
     off = PauseRule(max_run_cv=None)
     assert not rescue_pauses(samples, p_beat, p_beat >= 0.05, FS, off)[run].any()
     assert not is_even_run(samples[run[:2]], samples[19], samples[22], FS, RULE)  # 2 < min_run
-    # intervals under run_rr_s[0] (0.3 s): too fast to be beats
-    fast = samples[19] + np.arange(1, 6) * 90
-    assert not is_even_run(fast, samples[19], samples[19] + 6 * 90, FS, RULE)
+    # intervals under run_rr_s[0] (0.4 s): too fast to be beats
+    fast = samples[19] + np.arange(1, 6) * 126
+    assert not is_even_run(fast, samples[19], samples[19] + 6 * 126, FS, RULE)
+
+
+def slowing_escape(first_s: float = 1.0, growth: float = 1.08, n: int = 10, seed: int = 0):
+    """Beats every 0.8 s, then a rhythm model 1 rejects whose intervals grow smoothly from
+    ``first_s`` by ``growth`` per beat (uneven as a whole: 1.0 to 2.0 s), then beats again."""
+    before = np.arange(1, 21) * 288
+    intervals = first_s * growth ** np.arange(n + 1)
+    run = before[-1] + np.round(np.cumsum(intervals[:n]) * FS).astype(np.int64)
+    after = before[-1] + int(round(intervals.sum() * FS)) + np.arange(0, 20) * 288
+    samples = np.concatenate([before, run, after])
+    p_beat = np.full(len(samples), 0.9, np.float32)
+    p_beat[20:20 + n] = 0.02
+    return samples, p_beat, np.arange(20, 20 + n)
+
+
+def test_a_rhythm_that_slows_smoothly_comes_back_where_the_run_rule_finds_it_uneven():
+    samples, p_beat, run = slowing_escape()
+    inside, start, end = samples[run], samples[19], samples[run[-1] + 1]
+    assert not is_even_run(inside, start, end, FS, RULE)  # uneven as a whole
+    out = rescue_pauses(samples, p_beat, p_beat >= 0.05, FS, RULE)
+    assert out.all()
+    off = PauseRule(min_smooth_run=None)
+    assert not rescue_pauses(samples, p_beat, p_beat >= 0.05, FS, off)[run].any()
+
+
+def test_noise_flutter_and_short_stretches_are_not_smooth_runs():
+    rng = np.random.default_rng(3)
+    noise = np.cumsum(rng.uniform(0.4, 2.0, 30) * FS).astype(np.int64)  # random intervals
+    assert all(s.stop - s.start < 6 for s in smooth_stretches(noise, FS, RULE))
+    flutter = np.arange(30) * 110  # 0.31 s: under run_rr_s[0]
+    assert smooth_stretches(flutter, FS, RULE) == []
+    steady = np.arange(5) * 360  # 5 < min_smooth_run
+    assert smooth_stretches(steady, FS, RULE) == []
+    # a jump in the intervals splits a rhythm in two; the time at the jump ends one, starts
+    # the other
+    two = np.concatenate([np.arange(7) * 360, 6 * 360 + np.arange(1, 8) * 540])
+    assert smooth_stretches(two, FS, RULE) == [slice(0, 7), slice(6, 14)]
 
 
 def test_nothing_to_do():
@@ -99,7 +136,8 @@ def test_nothing_to_do():
 @pytest.mark.parametrize("bad", [dict(min_pause_rr=1.0), dict(min_pause_rr=3.5),
                                  dict(min_split_rr=1.2), dict(min_split_rr=0.0),
                                  dict(neighbours=0), dict(min_run=1), dict(max_run_cv=0.0),
-                                 dict(run_rr_s=(0.5, 0.4))])
+                                 dict(run_rr_s=(0.5, 0.4)), dict(min_smooth_run=2),
+                                 dict(max_smooth_step=0.0), dict(max_smooth_step=1.0)])
 def test_rule_checks_its_thresholds(bad):
     with pytest.raises(ValueError, match="PauseRule"):
         PauseRule(**bad)

@@ -14,6 +14,11 @@ the median of the ``2 * neighbours + 1`` RR intervals of the accepted beats arou
   with the beats at both ends, they tick evenly: every interval within ``run_rr_s`` seconds,
   and their coefficient of variation at most ``max_run_cv``. Noise is not even; a pause holding
   noise as well as the beats is left alone.
+- ``smooth run`` (a rhythm that speeds up or slows down, e.g. 207's escape rhythm after its
+  flutter, 2.5 s between beats at first, 0.9 s a minute later): where the run rule finds the
+  pause as a whole uneven, each stretch of at least ``min_smooth_run`` consecutive rejected
+  candidates whose intervals lie within ``run_rr_s`` and change by at most ``max_smooth_step``
+  (a share) from one interval to the next is beats. Noise does not tick smoothly that long.
 
 Everything else (sinus arrest, flutter, noise) stays as model 1 called it. Measured on
 out-of-fold calls with ``python -m ecgtk.benchmarks.pause_eval``.
@@ -30,22 +35,30 @@ from ecgtk.kernels.windows import running_median
 
 @dataclass(frozen=True)
 class PauseRule:
-    """Thresholds of the ``pause`` and ``run`` rules (RR ratios to the local median; seconds).
+    """Thresholds of the ``pause``, ``run`` and ``smooth run`` rules (RR ratios to the local
+    median; seconds; shares).
 
     The defaults are the setting most folds of the cross-validation chose by beat F1
-    (``python -m ecgtk.benchmarks.pause_eval``; all four chose the pause rule's three, three
-    of four the run rule's ``max_run_cv``). A beat dropped from a steady rhythm leaves a pause
-    of 2.0 RR, so ``min_pause_rr`` must sit below 2 with room for sinus arrhythmia.
-    ``max_run_cv=None`` turns the run rule off.
+    (``python -m ecgtk.benchmarks.pause_eval``, 0.2.1's detector: all four chose
+    ``min_pause_rr`` and ``max_pause_rr``, three of four ``min_split_rr``, ``max_run_cv`` and
+    the smooth run rule; the fourth holds 207, the only patient it changes, and so saw a tie).
+    A beat dropped from a steady rhythm leaves a pause of 2.0 RR, so ``min_pause_rr`` must sit
+    below 2 with room for sinus arrhythmia. ``max_run_cv=None`` turns the run rule off,
+    ``min_smooth_run=None`` the smooth run rule.
     """
 
     min_pause_rr: float = 1.6
     max_pause_rr: float = 3.0
     min_split_rr: float = 0.5
     min_run: int = 3
-    max_run_cv: float | None = 0.2
-    run_rr_s: tuple[float, float] = (0.3, 2.0)
+    max_run_cv: float | None = 0.15
+    #: 0.4 s (150/min): faster candidates that tick evenly are more often flutter waves
+    run_rr_s: tuple[float, float] = (0.4, 2.0)
     neighbours: int = 8
+    #: fewest consecutive candidates of a smooth run (None: the rule is off); 4, 6 and 8 gave
+    #: the same beats in cross-validation (python -m ecgtk.benchmarks.pause_eval)
+    min_smooth_run: int | None = 6
+    max_smooth_step: float = 0.15
 
     def __post_init__(self) -> None:
         if not 1.0 < self.min_pause_rr <= self.max_pause_rr:
@@ -59,6 +72,12 @@ class PauseRule:
                              f"{self.min_run} and {self.neighbours}")
         if self.max_run_cv is not None and self.max_run_cv <= 0:
             raise ValueError(f"PauseRule.max_run_cv must be > 0 or None, got {self.max_run_cv}")
+        if self.min_smooth_run is not None and self.min_smooth_run < 3:
+            raise ValueError(f"PauseRule.min_smooth_run must be >= 3 or None, got "
+                             f"{self.min_smooth_run}")
+        if not 0.0 < self.max_smooth_step < 1.0:
+            raise ValueError(f"PauseRule.max_smooth_step must be in (0, 1), got "
+                             f"{self.max_smooth_step}")
         if not 0.0 < self.run_rr_s[0] < self.run_rr_s[1]:
             raise ValueError(f"PauseRule.run_rr_s must be (low, high) seconds with "
                              f"0 < low < high, got {self.run_rr_s}")
@@ -92,7 +111,31 @@ def rescue_pauses(samples: np.ndarray, p_beat: np.ndarray, is_beat: np.ndarray, 
                 out[fits[np.argmax(p_beat[fits])]] = True
         elif is_even_run(samples[inside], t[g], t[g + 1], fs, rule):
             out[inside] = True
+        elif rule.min_smooth_run is not None:
+            for stretch in smooth_stretches(samples[inside], fs, rule):
+                out[inside[stretch]] = True
     return out
+
+
+def smooth_stretches(times: np.ndarray, fs: float, rule: PauseRule) -> list[slice]:
+    """The ``smooth run`` rule's stretches of ``times`` (ascending samples at ``fs`` Hz):
+    maximal runs of consecutive times whose intervals lie within ``rule.run_rr_s`` seconds and
+    change by at most ``rule.max_smooth_step`` from one interval to the next, those with at
+    least ``rule.min_smooth_run`` times, as slices of ``times``."""
+    if rule.min_smooth_run is None or len(times) < rule.min_smooth_run:
+        return []
+    intervals = np.diff(np.asarray(times, dtype=np.float64)) / fs
+    low, high = rule.run_rr_s
+    found, start = [], 0  # the stretch so far: times[start] .. times[k]
+    for k, interval in enumerate(intervals):
+        if not low <= interval <= high:
+            found.append(slice(start, k + 1))
+            start = k + 1
+        elif k > start and abs(interval / intervals[k - 1] - 1.0) > rule.max_smooth_step:
+            found.append(slice(start, k + 1))
+            start = k  # times[k] ends one stretch and starts the next
+    found.append(slice(start, len(times)))
+    return [s for s in found if s.stop - s.start >= rule.min_smooth_run]
 
 
 def is_even_run(inside: np.ndarray, start: int, end: int, fs: float, rule: PauseRule) -> bool:
