@@ -25,14 +25,14 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
     ``level_blocks`` neighbouring blocks) of the block maxima of its feature, its noise level
     the median of block medians. Its weight is ``(level / noise - min_snr)**2``, zero where
     more than half the block is unusable; weights sum to one in each block (or are all zero).
+    Multiplying the feature by ``weight / level`` puts every lead's QRS near 1 and lets the
+    cleanest lead dominate.
 
     The level follows a lead over ``level_blocks`` blocks (12.5 s by default), too slowly for a
     lead that loses its QRS for a few seconds (an amplifier saturated and recovering, a loose
     electrode): a lead whose own maximum in a block is under ``lost_qrs_ratio`` of its level
     gets no weight in that block, as long as another lead keeps its QRS there (when none does,
     as in a pause, the weights stay as they were).
-    Multiplying the feature by ``weight / level`` puts every lead's QRS near 1 and lets the
-    cleanest lead dominate.
     """
     block = max(1, int(round(block_s * fs)))
     maxima, medians, bad_share = _block_stats(np.ascontiguousarray(feature),

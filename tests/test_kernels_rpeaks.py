@@ -167,6 +167,25 @@ def test_lead_losing_its_qrs_for_seconds_gives_way_to_the_other(seed):
     assert score(detect_rpeaks(signal, fs, without), truth, fs)[0] >= 5
 
 
+def test_lost_qrs_drops_only_the_lead_that_lost_it():
+    """lead_weights: a lead whose block maximum falls under lost_qrs_ratio of its level gets
+    no weight there; when every lead falls (a pause), the weights stay as they were."""
+    block, n_blocks = 100, 12
+    feature = np.zeros((block * n_blocks, 2))
+    feature[50::block, 0], feature[50::block, 1] = 1.0, 0.5  # one QRS per block
+    feature[5 * block + 50, 0] = 0.05  # lead 0 lost its QRS in block 5
+    feature[8 * block + 50, :] = [0.05, 0.02]  # both leads quiet in block 8
+    unusable = np.zeros(feature.shape, dtype=bool)
+    args = (feature, unusable, 100.0, 1.0, 5, 1.0)
+    before, _ = leads.lead_weights(*args, lost_qrs_ratio=0.0)
+    after, _ = leads.lead_weights(*args, lost_qrs_ratio=0.5)
+    np.testing.assert_allclose(after[5], [0.0, 1.0])
+    assert before[5, 0] > 0.5
+    np.testing.assert_allclose(after[8], before[8])
+    keep = [b for b in range(n_blocks) if b != 5]
+    np.testing.assert_allclose(after[keep], before[keep])
+
+
 def test_nan_stretch_is_skipped():
     fs = 250.0
     signal, truth = synthetic_ecg(fs, 90, seed=2)
