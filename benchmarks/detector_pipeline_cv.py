@@ -24,7 +24,7 @@ import numpy as np
 from ecgtk.benchmarks.pause_eval import HEADLINE_NOISE
 from ecgtk.benchmarks.validation_eval import chunked_rescue
 from ecgtk.detect import detect_beats
-from ecgtk.inputs import BEAT_WINDOW, model_windows
+from ecgtk.inputs import BEAT_WINDOW, model_windows, ventricular_inputs
 from ecgtk.kernels.rpeaks import DetectorParams
 from ecgtk.rescue import PauseRule
 from ecgtk.scoring import load_reference, score_many, score_record
@@ -38,10 +38,15 @@ def fold_scores(fold_dir: Path, model1_dir: Path, data: list[Path],
     from ecgtk.export.crossval import _load
     from ecgtk.export.dataset import find_record, load_record, to_record_rate
     from ecgtk.export.records import array_recording
-    from ecgtk.export.train import predict_proba
+    from ecgtk.export.train import predict_proba, trained_before
 
     threshold = json.loads((fold_dir / "fold.json").read_text())["thresholds"]["beat"]
-    model = _load(model1_dir / fold_dir.name / "beat.keras")
+    model1 = trained_before(model1_dir / fold_dir.name, "beat")
+    if model1 is None:
+        raise SystemExit(f"no beat.keras with its beat.train.json in {model1_dir / fold_dir.name}")
+    path, facts = model1  # its leads and inputs as the run that trained it recorded them
+    model = _load(path)
+    make = ventricular_inputs if facts["context"] else model_windows
     out: dict[float, dict[str, dict]] = {fraction: {} for fraction in fractions}
     for npz in sorted(fold_dir.glob("probs_*.npz")):
         record = npz.stem.removeprefix("probs_")
@@ -50,8 +55,8 @@ def fold_scores(fold_dir: Path, model1_dir: Path, data: list[Path],
         for fraction in fractions:
             params = DetectorParams(threshold_fraction=fraction)
             candidates = detect_beats(array_recording(rd.signal, rd.fs), params)
-            windows = model_windows(rd.signal[:, :2], candidates, *BEAT_WINDOW, candidates,
-                                    fs=rd.fs)
+            windows = make(rd.signal[:, :facts["n_leads"]], candidates, *BEAT_WINDOW,
+                           candidates, fs=rd.fs)
             f = {"samples": to_record_rate(candidates, rd.record_fs),
                  "p_beat": predict_proba(model, windows), "reference": reference}
             is_beat = chunked_rescue(f, threshold, PauseRule())

@@ -30,18 +30,24 @@ def redetect_fold(fold_dir: Path, model1_dir: Path, data: list[Path], out_dir: P
     """Write one fold's calls with the current detector; returns how many records it did."""
     from ecgtk.export.crossval import PipelineModels, _load, run_pipeline
     from ecgtk.export.dataset import load_record
-    from ecgtk.export.train import predict_proba
+    from ecgtk.export.train import predict_proba, trained_before
+    from ecgtk.inputs import leads_of_context_input
 
     out_dir.mkdir(parents=True, exist_ok=True)
     members = [_load(p) for p in sorted(fold_dir.glob("ventricular*.keras"))]
     if not members:
         raise SystemExit(f"no ventricular*.keras in {fold_dir}")
+    model1 = trained_before(model1_dir / fold_dir.name, "beat")
+    if model1 is None:
+        raise SystemExit(f"no beat.keras with its beat.train.json in {model1_dir / fold_dir.name}")
 
     def ventricular(x: np.ndarray) -> np.ndarray:
         return np.mean([predict_proba(m, x) for m in members], axis=0)
 
-    beat = _load(model1_dir / fold_dir.name / "beat.keras")
-    models = PipelineModels(beat, ventricular, beat_leads=beat.input_shape[-1])
+    path, facts = model1  # its leads and inputs as the run that trained it recorded them
+    models = PipelineModels(_load(path), ventricular, beat_leads=facts["n_leads"],
+                            ventricular_leads=leads_of_context_input(members[0].input_shape[-1]),
+                            beat_context=bool(facts["context"]))
     records = sorted(fold_dir.glob("probs_*.npz"))
     for npz in records:
         rd = load_record(data, npz.stem.removeprefix("probs_"))
