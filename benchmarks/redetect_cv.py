@@ -26,17 +26,20 @@ from pathlib import Path
 import numpy as np
 
 
-def redetect_fold(fold_dir: Path, model1_dir: Path, data: list[Path], out_dir: Path) -> int:
-    """Write one fold's calls with the current detector; returns how many records it did."""
+def redetect_fold(fold_dir: Path, model1_dir: Path, data: list[Path], out_dir: Path,
+                  members_dir: Path | None = None) -> int:
+    """Write one fold's calls with the current detector; returns how many records it did.
+    Model 2 is the average of ``members_dir/ventricular*.keras`` (default: ``fold_dir``'s)."""
     from ecgtk.export.crossval import PipelineModels, _load, run_pipeline
     from ecgtk.export.dataset import load_record
     from ecgtk.export.train import predict_proba, trained_before
     from ecgtk.inputs import leads_of_context_input
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    members = [_load(p) for p in sorted(fold_dir.glob("ventricular*.keras"))]
+    members_dir = members_dir or fold_dir
+    members = [_load(p) for p in sorted(members_dir.glob("ventricular*.keras"))]
     if not members:
-        raise SystemExit(f"no ventricular*.keras in {fold_dir}")
+        raise SystemExit(f"no ventricular*.keras in {members_dir}")
     model1 = trained_before(model1_dir / fold_dir.name, "beat")
     if model1 is None:
         raise SystemExit(f"no beat.keras with its beat.train.json in {model1_dir / fold_dir.name}")

@@ -155,14 +155,24 @@ def brief(gross: dict, changed: dict) -> dict:
             "veb": {k: veb.get(k) for k in ("Se", "+P", "F1", "FP", "FN")}, "changed": changed}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def search_dirs(data: list[Path]) -> list[Path]:
+    """Where records are looked up: each data folder's ``mitdb`` and ``nstdb``, then itself."""
+    return [Path(d) / sub for d in data for sub in ("mitdb", "nstdb")] + [Path(d) for d in data]
+
+
+def cv_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over a cross-validation run: ``--cv-dir``, ``--data``,
+    ``--json``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cv-dir", type=Path, required=True)
     parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
     parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
-    features, thresholds = load_folds(args.cv_dir, data)
+    return parser
+
+
+def main() -> None:
+    args = cv_parser(__doc__.splitlines()[0]).parse_args()
+    features, thresholds = load_folds(args.cv_dir, search_dirs(args.data))
     grid = {**GRID, **VOTE_GRID}
     settings = [ValidationRules(**dict(zip(grid, v, strict=True)))
                 for v in itertools.product(*grid.values())]

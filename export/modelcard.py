@@ -164,6 +164,7 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
             "best_epoch": [p["best_epoch"] for p in train_info["phases"]],
             "seed": train_info["seed"],
             "settings": train_info.get("settings"),
+            **({"refit": train_info["refit"]} if train_info.get("refit") else {}),
         },
         "cross_validation": cv,
         "export": {"parity_max_abs_diff": onnx_report["max_abs_diff"],
@@ -209,6 +210,10 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
         f"(class 0 = {classes[0]}, 1 = {classes[1]})",
         f"- {t['seconds']:.0f} s on a 2-core CPU; epochs run {t['epochs_run']}, best "
         f"{t['best_epoch']}; seed {t['seed']}",
+        *([f"- then refitted (ecgtk.export.refit): each member trained again from scratch on "
+           f"the training and validation records together ({len(t['refit']['records'])}), "
+           f"for its best epochs {t['refit']['epochs']}, keeping the threshold above"]
+          if t.get("refit") else []),
         f"- command: `{command}`", "",
         "## Cross-validation", "",
         *(_cv_section_beat(cv) if kind == "beat" else _cv_section_ventricular(cv)), "",

@@ -4,13 +4,16 @@
 
 1. patient-wise K-fold cross-validation of both models through the pipeline
    (:mod:`ecgtk.export.crossval`, ``WORK/cv``), then of model 2's further ensemble members on
-   the same folds (:mod:`ecgtk.export.ensemble_crossval`, ``WORK/cv_ensemble``); ``--skip-cv``
+   the same folds (:mod:`ecgtk.export.ensemble_crossval`, ``WORK/cv_ensemble``), then those
+   members refitted on each fold's training and validation patients
+   (:mod:`ecgtk.export.refit`, ``WORK/cv_refit``: model 2's card figures); ``--skip-cv``
    reuses their ``crossval.json`` when they exist; model 2's calibration and uncertainty are
-   measured on the latter (:mod:`ecgtk.export.calibration`);
+   measured on the refits (:mod:`ecgtk.export.calibration`);
 2. optionally the transfer-learning experiment (``--transfer``, :mod:`ecgtk.export.transfer`);
 3. final training of both models on DS1 + paced records (model 1 also on the nstdb
    118e*/119e* records), with five validation patients (:data:`FINAL_VAL_RECORDS`) for early
-   stopping and the decision threshold; model 2 :data:`ENSEMBLE_MEMBERS` times (seeds 0, 1);
+   stopping and the decision threshold; model 2 :data:`ENSEMBLE_MEMBERS` times (seeds 0, 1),
+   each member then refitted on all 26 patients for its best epochs (:data:`REFIT_KINDS`);
 4. ONNX export (opset 17) with a parity check on real validation windows, CPU throughput,
    and the model cards ``OUT/beat.{onnx,keras,md,json}``, ``OUT/ventricular.{...}``.
 
@@ -78,7 +81,8 @@ def calibration_notes(c: dict) -> str:
         f"Measured on the out-of-fold calls of the cross-validation ({c['labelled_beats']} "
         f"labelled beats, {c['wrong_labels']} wrong labels after the validation rules); each "
         "fold's calibration fitted on the other folds only (python -m ecgtk.export.calibration "
-        "--cv-dir WORK/cv_ensemble; WORK/cv for a single model 2).\n\n"
+        "--cv-dir WORK/cv_refit, the refitted members; WORK/cv_ensemble or WORK/cv without "
+        "the refit).\n\n"
         "| | value |\n| --- | --- |\n"
         f"| expected calibration error (10 bins), uncalibrated | {ece['none']:.4f} |\n"
         f"| ... temperature scaling | {ece['temperature']:.4f} |\n"
@@ -122,6 +126,11 @@ def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
             "(python -m ecgtk.benchmarks.ensemble_cv).")
 
 
+#: Models whose shipped members are refitted on every patient (:mod:`ecgtk.export.refit`)
+#: after their validated training chose the epochs and the threshold.
+REFIT_KINDS = ("ventricular",)
+
+
 def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed: int = 0,
                 epochs: int | None = None,
                 members: int | None = None) -> tuple[list[Path], dict, np.ndarray]:
@@ -130,7 +139,9 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
     ``.keras``, the training facts (member 0's, with the ensemble's decision threshold chosen
     on the averaged validation probabilities) and validation windows for the export parity
     check. Members already trained in ``work/final``, ``work/final_1``, ... (their ``.keras``
-    and ``.train.json``, e.g. by an interrupted run) are reused."""
+    and ``.train.json``, e.g. by an interrupted run) are reused. For :data:`REFIT_KINDS` the
+    returned members are the refits (``work/refit_<i>``) on the training and validation
+    records, with the validated ensemble's threshold."""
     from ecgtk.export.train import (
         TrainSettings,
         choose_threshold,
@@ -168,6 +179,15 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
                                                   for _, i in trained],
                             "train_seconds": [i["train_seconds"] for _, i in trained]}
         info["threshold"] = choose_threshold(kind, p_val, va)
+    if kind in REFIT_KINDS:  # every patient, the validated epochs and threshold
+        from ecgtk.export.dataset import WindowSet
+        from ecgtk.export.refit import best_epochs, refit_members
+
+        validated = [facts for _, facts in trained]
+        paths = refit_members(kind, WindowSet.concat([tr, va]), validated,
+                              [work / f"refit_{i}" for i in range(len(validated))])
+        info["refit"] = {"records": sorted(set(train) | set(val)),
+                         "epochs": [best_epochs(v) for v in validated]}
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(va), min(512, len(va)), replace=False))
     return paths, info, x_val[pick]
@@ -215,6 +235,21 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             cvs[kind] = json.loads(cv_json.read_text()) if cv_json.is_file() else None
             if cvs[kind] is not None:
                 _log(f"cross-validation skipped; {kind} uses {cv_json}")
+
+    if "ventricular" in REFIT_KINDS and cv_dirs["ventricular"].is_dir():
+        from ecgtk.export.refit import refit_crossval
+
+        refit_dir = work / "cv_refit"
+        if skip_cv and (refit_dir / "crossval.json").is_file():
+            _log(f"refit cross-validation skipped; ventricular uses {refit_dir}")
+            cvs["ventricular"] = json.loads((refit_dir / "crossval.json").read_text())
+        else:
+            _log("cross-validation of model 2's refits (training + validation patients)")
+            t0 = time.time()
+            cvs["ventricular"] = refit_crossval(work / "cv", cv_dirs["ventricular"], refit_dir,
+                                                [Path(d) for d in data_dirs])
+            timings["refit_crossval_s"] = round(time.time() - t0, 1)
+        cv_dirs["ventricular"] = refit_dir
 
     calibration = None
     if cv_dirs["ventricular"].is_dir():

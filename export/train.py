@@ -225,8 +225,9 @@ def _resolved_augment(settings: TrainSettings, kind: str) -> dict | None:
     return asdict(aug) if aug else None
 
 
-def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: int, lr: float,
-         settings: TrainSettings, seed: int, phase: str, kind: str, context: bool) -> dict:
+def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, epochs: int,
+         lr: float, settings: TrainSettings, seed: int, phase: str, kind: str,
+         context: bool) -> dict:
     import keras
 
     x, y = train
@@ -235,10 +236,14 @@ def _fit(model, train: tuple, val: tuple, *, out_dir: Path, name: str, epochs: i
     aug = AugmentConfig(**aug) if aug else None
     leads = leads_of_context_input(x.shape[2]) if context else x.shape[2]
     seq = augmented_batches(x, y, settings.batch_size, seed, cw, aug, leads)
-    vx, vy = val
-    vw = np.array([cw[int(c)] for c in vy], np.float32)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                   weighted_metrics=["accuracy"])
+    if val is None:  # a refit (ecgtk.export.refit): a fixed number of epochs, nothing to watch
+        hist = model.fit(seq, epochs=epochs, verbose=settings.verbose)
+        return {"phase": phase, "learning_rate": lr, "epochs_run": epochs,
+                "loss": [float(v) for v in hist.history.get("loss", [])], "class_weight": cw}
+    vx, vy = val
+    vw = np.array([cw[int(c)] for c in vy], np.float32)
     monitor = settings.monitor or DEFAULT_MONITOR[kind]
     mode = "min" if monitor == "val_loss" else "max"
     callbacks = [
