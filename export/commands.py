@@ -147,17 +147,22 @@ def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
 
 
 def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | None,
-                  epochs: int, val_records: list[str] | None) -> Path:
+                  epochs: int, val_records: list[str] | None, refit: bool = False) -> Path:
     """What ``ecgtk train`` runs: train ``kind`` on every annotated record in ``data_dirs``.
 
     Validation (early stopping, threshold) uses ``val_records`` -- with every other record of
     the same patients -- or, when ``None``, a seeded 20 % of the patients. Returns the
     ``.keras`` path in ``out_dir`` (``<kind>.keras``, with ``<kind>.train.json`` beside it).
+    ``refit``: then train it again from scratch on the training and validation records for its
+    best epochs, keeping its threshold (:mod:`ecgtk.export.refit`), and return that model,
+    ``out_dir/refit/<kind>.keras``.
     """
-    from ecgtk.export.train import KINDS, train_model
+    from ecgtk.export.train import KINDS, train_model, trained_before
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if refit and init is not None:
+        raise ValueError("--refit trains from scratch again; it cannot follow --init")
     records = discover_records(data_dirs, kind)
     if not records:
         raise FileNotFoundError(f"no annotated WFDB records in {', '.join(map(str, data_dirs))}")
@@ -171,4 +176,12 @@ def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | 
         train, val = split_validation(records, 0.2, seed=0)
     if not train:
         raise ValueError("no training records left after taking the validation records")
-    return train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)
+    path = train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)
+    if not refit:
+        return path
+    from ecgtk.export.dataset import build_windows
+    from ecgtk.export.refit import refit_windows
+
+    _, validated = trained_before(Path(out_dir), kind)
+    windows = build_windows(kind, data_dirs, train + val)
+    return refit_windows(kind, windows, Path(out_dir) / "refit", validated)[0]

@@ -123,6 +123,21 @@ def test_train_command_writes_keras(tmp_path, data_dir, monkeypatch):
         commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["999"])
 
 
+def test_train_command_refit_trains_again_on_every_record(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tr, "DEFAULT_LEADS", {"beat": 1, "ventricular": 1})
+    path = commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["208"],
+                                  refit=True)
+    assert path == tmp_path / "out" / "refit" / "beat.keras" and path.is_file()
+    validated = json.loads((tmp_path / "out" / "beat.train.json").read_text())
+    info = json.loads((tmp_path / "out" / "refit" / "beat.train.json").read_text())
+    assert info["train_records"] == ["101", "119", "208"] and info["val_records"] == []
+    assert info["threshold"] == validated["threshold"]
+    assert info["phases"][0]["epochs_run"] == validated["phases"][0]["best_epoch"]
+    with pytest.raises(ValueError, match="cannot follow --init"):
+        commands.train_command("beat", [data_dir], tmp_path / "x", path, 1, ["208"], refit=True)
+
+
 def test_beat_model_with_context_trains_exports_and_runs(tmp_path):
     """Model 1 may read the context channels too: trained on 6 channels, exported with the
     context in its metadata, and run by the pipeline (its QRS amplitude from the leads only)."""

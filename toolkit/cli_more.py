@@ -191,6 +191,10 @@ def train(
     val_records: Annotated[list[str] | None, typer.Option(
         help="Records whose patients validate (early stopping, threshold); default: a seeded "
         "20 % of the patients.")] = None,
+    refit: Annotated[bool, typer.Option(
+        help="Then train it again from scratch on the training and validation records "
+        "together, for its best epochs, keeping its threshold (how the shipped model 2 was "
+        "made); writes <out>/refit/<kind>.keras.")] = False,
 ) -> None:
     """Train a model on annotated records, split by patient (needs the train extra).
 
@@ -203,7 +207,7 @@ def train(
     if kind not in ("beat", "ventricular"):
         _fail(f"kind must be beat or ventricular, not {kind!r}", code=1)
     try:
-        path = train_command(kind, data, out, init, epochs, val_records)
+        path = train_command(kind, data, out, init, epochs, val_records, refit)
     except (FileNotFoundError, ValueError) as error:
         _fail(str(error), code=1)
     console.print(f"trained {kind} model -> {path}; export it with: ecgtk export {path} "
