@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.benchmarks.pause_eval import HEADLINE_NOISE
-from ecgtk.benchmarks.validation_eval import chunked_rescue
+from ecgtk.benchmarks.validation_eval import chunked_rescue, search_dirs
 from ecgtk.detect import detect_beats
 from ecgtk.inputs import BEAT_WINDOW, model_windows, ventricular_inputs
 from ecgtk.kernels.rpeaks import DetectorParams
@@ -83,7 +83,7 @@ def main() -> None:
     from ecgtk.export.train import configure_tensorflow
 
     configure_tensorflow(2)
-    data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
+    data = search_dirs(args.data)
     folds = {d.name: fold_scores(d, args.model1_dir, data, args.fractions)
              for d in sorted(args.cv_dir.glob("fold*")) if (d / "fold.json").is_file()}
 

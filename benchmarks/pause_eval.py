@@ -29,7 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.benchmarks.validation_eval import chunked_rescue, load_folds, templates_of
+from ecgtk.benchmarks.validation_eval import (
+    chunked_rescue,
+    load_folds,
+    search_dirs,
+    templates_of,
+)
 from ecgtk.classify import decide_labels
 from ecgtk.rescue import PauseRule
 from ecgtk.scoring import score_many, score_record
@@ -127,7 +132,7 @@ def main() -> None:
                         help="score ventricular beats N times, with other K-means seeds each")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
+    data = search_dirs(args.data)
     features, thresholds = load_folds(args.cv_dir, data)
     report = compare(features, thresholds, args.template_seeds)
     print(json.dumps({k: v for k, v in report.items() if k != "template_seeds"}, indent=1,

@@ -68,10 +68,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    from ecgtk.benchmarks.validation_eval import search_dirs
     from ecgtk.export.train import configure_tensorflow
 
     configure_tensorflow(2)
-    data = [d / sub for d in args.data for sub in ("mitdb", "nstdb")] + list(args.data)
+    data = search_dirs(args.data)
     done = {}
     for fold_dir in sorted(args.cv_dir.glob("fold*")):
         if (fold_dir / "fold.json").is_file():

@@ -166,9 +166,10 @@ def load_rows(cv_dir: Path, data: list[Path]) -> list[dict]:
 def fit_context_model(cv_dir: Path, data: list[Path], out: Path) -> dict:
     """Measure (nested) and fit the context model on ``cv_dir``; write it to ``out`` (JSON,
     with the nested estimate) and return the report."""
+    from ecgtk.benchmarks.validation_eval import search_dirs
+
     started = time.perf_counter()
-    roots = [Path(d) for d in data]
-    rows = load_rows(cv_dir, [d / sub for d in roots for sub in ("mitdb", "nstdb")] + roots)
+    rows = load_rows(cv_dir, search_dirs(data))
     report, _ = nested_estimate(rows)
     clean = [r for r in rows if "e" not in r["record"]]
     final = fit(clean, "out-of-fold model-2 calls of the patient-wise cross-validation on "

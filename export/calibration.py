@@ -180,9 +180,10 @@ def calibration_report(rows: list[dict]) -> dict:
 
 def calibrate_on_folds(cv_dir: Path, data: list[Path], passes: int = 32) -> dict:
     """Load every fold's held-out DS1 + paced records and return :func:`calibration_report`."""
+    from ecgtk.benchmarks.validation_eval import search_dirs
+
     started = time.perf_counter()
-    roots = [Path(d) for d in data]
-    dirs = [d / sub for d in roots for sub in ("mitdb", "nstdb")] + roots
+    dirs = search_dirs(data)
     rows = []
     for fold_dir in sorted(Path(cv_dir).glob("fold*")):
         meta = fold_dir / "fold.json"

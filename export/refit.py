@@ -48,16 +48,14 @@ def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated:
     ``<out_dir>/<kind>.keras`` and ``.train.json``; returns its path and facts."""
     import keras
 
-    from ecgtk.export.architecture import build_model
     from ecgtk.export.train import (
-        DEFAULT_ARCH,
         DEFAULT_CONTEXT,
         DEFAULT_LR,
         TrainSettings,
         _fit,
-        _set_bn_momentum,
         configure_tensorflow,
         model_inputs,
+        new_model,
     )
 
     settings = TrainSettings(**validated["settings"])
@@ -68,9 +66,7 @@ def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated:
     configure_tensorflow(settings.threads)
     keras.utils.set_random_seed(validated["seed"])
     x = model_inputs(kind, windows, validated["n_leads"], context)
-    model = build_model(x.shape[1], x.shape[2], 2, name=f"ecgtk_{kind}",
-                        **{**DEFAULT_ARCH[kind], **settings.arch})
-    _set_bn_momentum(model, settings.bn_momentum)
+    model = new_model(kind, x.shape[2], settings)
     t0 = time.time()
     phase = _fit(model, (x, windows.y), None, out_dir=out_dir, name=kind, kind=kind,
                  epochs=epochs, lr=settings.learning_rate or DEFAULT_LR[kind],
@@ -123,6 +119,7 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
 
     baseline, ensemble, out = Path(baseline), Path(ensemble), Path(out)
     data = list(data_dirs)
+    dirs = search_dirs(data)  # where records are read
     results = []
     for fold_dir in sorted(p for p in ensemble.glob("fold*") if (p / "fold.json").is_file()):
         out_dir = out / fold_dir.name
@@ -137,14 +134,14 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
                               [out_dir / f"member{i}" for i in range(len(validated))])
         for i, path in enumerate(paths):
             shutil.copy2(path, member_path(out_dir / "ventricular.keras", i))
-        redetect_fold(fold_dir, baseline, search_dirs(data), out_dir, members_dir=out_dir)
+        redetect_fold(fold_dir, baseline, dirs, out_dir, members_dir=out_dir)
         records = {}
         for npz in sorted(out_dir.glob("probs_*.npz")):
             record = npz.stem.removeprefix("probs_")
-            record_fs = load_record(search_dirs(data), record).record_fs
+            record_fs = load_record(dirs, record).record_fs
             with np.load(npz) as calls:
-                records[record] = record_scores(search_dirs(data), record, dict(calls),
-                                                record_fs, meta["thresholds"])
+                records[record] = record_scores(dirs, record, dict(calls), record_fs,
+                                                meta["thresholds"])
         result = {**meta, "records": records,
                   "refit": {"epochs": [best_epochs(v) for v in validated],
                             "seeds": [v["seed"] for v in validated]}}

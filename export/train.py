@@ -171,6 +171,17 @@ def choose_threshold(kind: str, p: np.ndarray, ws: WindowSet) -> dict:
             "val_artefact_rejected": float((~pred[~y]).mean()) if (~y).any() else None}
 
 
+def new_model(kind: str, channels: int, settings: TrainSettings):
+    """A fresh, untrained model ``kind`` for inputs of ``channels`` channels: the default
+    architecture with ``settings.arch`` over it and its BatchNormalization momentum."""
+    from ecgtk.export.architecture import build_model
+
+    model = build_model(sum(WINDOWS[kind]), channels, 2, name=f"ecgtk_{kind}",
+                        **{**DEFAULT_ARCH[kind], **settings.arch})
+    _set_bn_momentum(model, settings.bn_momentum)
+    return model
+
+
 def _freeze_trunk(model, frozen: bool) -> None:
     from ecgtk.export.architecture import trunk_layers
 
@@ -277,8 +288,6 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
     (also written to ``<out_dir>/<kind>.train.json``)."""
     import keras
 
-    from ecgtk.export.architecture import build_model
-
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if len(train) == 0 or len(val) == 0:
@@ -305,9 +314,7 @@ def train_windows(kind: str, train: WindowSet, val: WindowSet, out_dir: str | Pa
     t0 = time.time()
     phases = []
     if init is None:
-        model = build_model(length, x.shape[2], 2, name=f"ecgtk_{kind}",
-                            **{**DEFAULT_ARCH[kind], **s.arch})
-        _set_bn_momentum(model, s.bn_momentum)
+        model = new_model(kind, x.shape[2], s)
         phases.append(_fit(model, (x, y), (vx, vy), out_dir=out_dir, name=kind, kind=kind,
                            epochs=epochs, lr=s.learning_rate or DEFAULT_LR[kind], settings=s,
                            seed=seed, phase="full", context=context))
