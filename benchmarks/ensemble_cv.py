@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="build the new members with this stem stride (default: model 2's)")
     parser.add_argument("--without-baseline", action="store_true",
                         help="leave the baseline's model 2 out: the new members alone")
+    parser.add_argument("--stretch", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                        help="train the new members with time-stretch augmentation by "
+                             "factors in [LO, HI] (e.g. 0.85 1.15; default: none)")
     args = parser.parse_args(argv)
     from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         summary = ensemble_crossval(
             args.baseline, args.out, args.data, args.seeds, folds=args.folds,
             arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
-            with_baseline=not args.without_baseline)
+            with_baseline=not args.without_baseline,
+            augment={"stretch_range": tuple(args.stretch)} if args.stretch else None)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:

@@ -124,22 +124,28 @@ def compare(features: list[dict], thresholds: dict, template_seeds: int = 1) -> 
     return report
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cv-dir", type=Path, required=True)
     parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
     parser.add_argument("--template-seeds", type=int, default=1,
                         help="score ventricular beats N times, with other K-means seeds each")
     parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     data = search_dirs(args.data)
     features, thresholds = load_folds(args.cv_dir, data)
     report = compare(features, thresholds, args.template_seeds)
     print(json.dumps({k: v for k, v in report.items() if k != "template_seeds"}, indent=1,
                      default=str))
+    seeds = list(report["template_seeds"].values())
     for name in ("ds1_paced", "nstdb"):
+        if not all(name in r for r in seeds):  # e.g. a run of folds holding no nstdb record
+            continue
         for line in LINES:
-            f1 = [r[name][line]["veb"]["F1"] for r in report["template_seeds"].values()]
+            f1 = [r[name][line]["veb"]["F1"] for r in seeds]
+            if None in f1:  # no ventricular beat in these records
+                print(f"{name} {line}: VEB F1 undefined (no V beat)")
+                continue
             print(f"{name} {line}: VEB F1 by template seed "
                   + " ".join(f"{v:.2f}" for v in f1) + f" (mean {np.mean(f1):.2f})")
     if args.json:

@@ -8,6 +8,9 @@ between recordings and what the normaliser does not remove:
 - baseline wander (a slow sinusoid across the window),
 - additive white noise,
 - a time shift of a few samples (detector jitter), with edge replication,
+- optionally a time stretch about the window's centre (QRS widths and heart rates differ
+  between patients); with context channels the leads' templates are stretched with them, so
+  the beat keeps its shape relative to the patient's typical beat (off by default),
 - optionally polarity inversion and lead-order reversal (off by default; see the model cards
   for what was measured).
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from ecgtk.inputs import MODEL_RATE_HZ
 
-__all__ = ["AugmentConfig", "augment"]
+__all__ = ["AugmentConfig", "augment", "time_stretch"]
 
 #: The normaliser's clip (``ecgtk.kernels.normalise.normalise_windows``).
 CLIP = 20.0
@@ -41,6 +44,7 @@ class AugmentConfig:
     max_shift: int = 3  # samples
     flip_probability: float = 0.0  # polarity inversion of the whole window
     swap_probability: float = 0.0  # reverse the lead order (windows with 2+ leads)
+    stretch_range: tuple[float, float] = (1.0, 1.0)  # time-scale factors; (1, 1): off
     fs: float = MODEL_RATE_HZ
 
 
@@ -58,10 +62,13 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3:
         raise ValueError(f"windows must be (n, L, leads), got shape {x.shape}")
+    cfg = config or AugmentConfig()
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     if signal_leads is None or signal_leads == x.shape[2]:
-        return _augment_leads(x, rng, config)[0]
+        return _augment_leads(_stretched(x, rng, cfg, x.shape[2]), rng, cfg)[0]
     if not 1 <= signal_leads <= x.shape[2] // 2:
         raise ValueError(f"signal_leads {signal_leads} does not fit {x.shape[2]} channels")
+    x = _stretched(x, rng, cfg, 2 * signal_leads)  # the leads with their templates
     out = x.copy()
     out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, config)
     templates = slice(signal_leads, 2 * signal_leads)
@@ -69,12 +76,44 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     return out
 
 
-def _augment_leads(x: np.ndarray, rng: np.random.Generator | int,
-                   config: AugmentConfig | None) -> tuple[np.ndarray, np.ndarray]:
+def time_stretch(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Windows ``x`` ``(n, L, channels)`` scaled in time about their centre sample ``L // 2``
+    by ``factors`` (n,): a factor above 1 widens every wave (sample ``t`` of the output is
+    ``x`` at ``c + (t - c) / factor``, linearly interpolated, edges replicated)."""
+    n, length, _ = x.shape
+    factors = np.asarray(factors, dtype=np.float64).reshape(n, 1)
+    if np.any(factors <= 0):
+        raise ValueError("stretch factors must be positive")
+    centre = length // 2
+    pos = centre + (np.arange(length)[None, :] - centre) / factors
+    pos = np.clip(pos, 0, length - 1)
+    left = np.minimum(np.floor(pos).astype(np.intp), length - 2 if length > 1 else 0)
+    frac = (pos - left).astype(np.float32)[:, :, None]
+    right = np.minimum(left + 1, length - 1)
+    a = np.take_along_axis(x, left[:, :, None], axis=1)
+    b = np.take_along_axis(x, right[:, :, None], axis=1)
+    return (a + frac * (b - a)).astype(np.float32, copy=False)
+
+
+def _stretched(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+               channels: int) -> np.ndarray:
+    """``x`` with its first ``channels`` channels time-stretched by one random factor per window
+    (a ``probability`` share of windows; the rest unchanged). Draws nothing when stretching is
+    off, so the other augmentations see the same random numbers as without it."""
+    lo, hi = cfg.stretch_range
+    if lo == hi == 1.0 or len(x) == 0:
+        return x
+    factors = np.exp(rng.uniform(np.log(lo), np.log(hi), size=len(x)))
+    factors[rng.random(len(x)) >= cfg.probability] = 1.0
+    out = x.copy()
+    out[:, :, :channels] = time_stretch(x[:, :, :channels], factors)
+    return out
+
+
+def _augment_leads(x: np.ndarray, rng: np.random.Generator,
+                   cfg: AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
     """:func:`augment` of lead channels only; also returns which windows had their lead order
     reversed (bool per window)."""
-    cfg = config or AugmentConfig()
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     n, length, leads = x.shape
     out = x.copy()
     swap = np.zeros(n, dtype=bool)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,16 +58,19 @@ def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: fl
 
 
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
-                  arch: dict | None = None, with_baseline: bool = True) -> dict:
+                  arch: dict | None = None, with_baseline: bool = True,
+                  augment: dict | None = None) -> dict:
     """Train the extra members of one fold (``arch``: build_model arguments over the default
-    architecture's) and write the averaged run; returns its fold.json. ``with_baseline``: the
-    baseline's model 2 is member 0 (else the members are the new trainings alone)."""
+    architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation) and
+    write the averaged run; returns its fold.json. ``with_baseline``: the baseline's model 2 is
+    member 0 (else the members are the new trainings alone)."""
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
     from ecgtk.export.dataset import build_windows, load_record
     from ecgtk.export.ensemble import member_path
     from ecgtk.export.train import (
+        DEFAULT_AUGMENT,
         TrainSettings,
         choose_threshold,
         predict_proba,
@@ -85,7 +89,9 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     if with_baseline:
         shutil.copy2(fold_dir / "ventricular.keras", first)
         members.append(keras.models.load_model(str(first)))
-    settings = TrainSettings(verbose=2, arch=dict(arch or {}))
+    settings = TrainSettings(verbose=2, arch=dict(arch or {}),
+                             augment=replace(DEFAULT_AUGMENT["ventricular"], **augment)
+                             if augment else None)
     for seed in seeds:
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
@@ -109,7 +115,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
         records[record] = record_scores(data_dirs, record, calls, rd.record_fs, thresholds)
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
-                           "arch": arch or {}, "threshold": threshold}}
+                           "arch": arch or {}, "augment": augment or {},
+                           "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result
 
@@ -117,6 +124,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
 def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
                       seeds: Sequence[int], *, arch: dict | None = None,
                       with_baseline: bool = True, folds: Sequence[int] | None = None,
+                      augment: dict | None = None,
                       verbose: bool = True) -> dict | None:
     """:func:`ensemble_fold` for every finished fold of the ``baseline`` run (or those in
     ``folds``); returns the run's summary (also ``out/crossval.json``) once every fold is done,
@@ -134,7 +142,7 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
         out_dir = out / fold_dir.name
         out_dir.mkdir(parents=True, exist_ok=True)
         results.append(ensemble_fold(fold_dir, out_dir, list(data_dirs), list(seeds), arch,
-                                     with_baseline=with_baseline))
+                                     with_baseline=with_baseline, augment=augment))
         if verbose:
             print(f"ensemble {fold_dir.name}: threshold "
                   f"{results[-1]['thresholds']['ventricular']}", flush=True)

@@ -14,10 +14,15 @@ other folds 93.7 -> 93.9 %, on the nstdb noise records 56.8 -> 54.1 % (README; m
 :func:`refit_crossval` does it for every fold of a cross-validation run and writes the
 held-out records' calls as that run did, so the benchmarks read it like any run;
 :func:`refit_members` does it for the shipped model (:func:`ecgtk.export.reproduce.train_final`).
+For a variant's ensemble run (``python -m ecgtk.benchmarks.ensemble_cv``)::
+
+    python -m ecgtk.export.refit --data ../shared/data --baseline scratch/cv \
+        --ensemble scratch/cv_variant --out scratch/cv_variant_refit
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Sequence
@@ -94,11 +99,23 @@ def refit_members(kind: str, windows: WindowSet, validated: Sequence[dict],
 
 
 def fold_members(baseline_fold: Path, ensemble_fold: Path) -> list[dict]:
-    """The validated trainings of one fold's model-2 members: seed 0 in the baseline run
-    (:mod:`ecgtk.export.crossval`), the further seeds in ``seed*/`` of the ensemble run
-    (:mod:`ecgtk.export.ensemble_crossval`; the baseline fold itself when there is none)."""
-    paths = [baseline_fold / "ventricular.train.json",
-             *sorted(ensemble_fold.glob("seed*/ventricular.train.json"))]
+    """The validated trainings of one fold's model-2 members, in the ensemble run's order
+    (:mod:`ecgtk.export.ensemble_crossval`): each seed's ``seed<s>/`` there, or for seed 0
+    without one, the baseline run's model 2 (:mod:`ecgtk.export.crossval`; the baseline fold
+    alone when ``ensemble_fold`` is no ensemble run). Without the run's ``fold.json``: seed 0,
+    then every ``seed<s>/`` in order."""
+    baseline_fold, ensemble_fold = Path(baseline_fold), Path(ensemble_fold)
+    meta = ensemble_fold / "fold.json"
+    info = json.loads(meta.read_text()).get("ensemble") if meta.is_file() else None
+    seeds = (info or {}).get("seeds") or [0, *sorted(
+        int(d.name.removeprefix("seed")) for d in ensemble_fold.glob("seed*")
+        if (d / "ventricular.train.json").is_file())]
+    paths = []
+    for seed in seeds:
+        own = ensemble_fold / f"seed{seed}" / "ventricular.train.json"
+        if not own.is_file() and seed != 0:
+            raise FileNotFoundError(f"{own}: member of seed {seed} not found")
+        paths.append(own if own.is_file() else baseline_fold / "ventricular.train.json")
     return [json.loads(p.read_text()) for p in paths]
 
 
@@ -152,3 +169,29 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
     summary = summarise(results)
     (out / "crossval.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecgtk.export.refit",
+                                 description="Refit a cross-validation run's model-2 members "
+                                             "on each fold's training and validation patients.")
+    ap.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="folder(s) holding mitdb/ and nstdb/")
+    ap.add_argument("--baseline", type=Path, required=True,
+                    help="the cross-validation run (model 1, seed 0 of model 2)")
+    ap.add_argument("--ensemble", type=Path, required=True,
+                    help="its ensemble run (python -m ecgtk.benchmarks.ensemble_cv)")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    from ecgtk.export.train import configure_tensorflow
+
+    if not any(args.ensemble.glob("fold*/fold.json")):
+        ap.error(f"{args.ensemble}: no finished folds")
+    configure_tensorflow(2)
+    summary = refit_crossval(args.baseline, args.ensemble, args.out, args.data)
+    print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -105,6 +105,11 @@ class TrainSettings:
     #: precision of class 1 on the validation windows); None: DEFAULT_MONITOR[kind].
     monitor: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):  # as read back from a .train.json (lists for tuples)
+            self.augment = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                            for k, v in self.augment.items()})
+
 
 def configure_tensorflow(threads: int = 2) -> None:
     """Limit TensorFlow to ``threads`` CPU threads (call before any TF work; later calls are

@@ -191,3 +191,26 @@ def test_pause_eval_scores_the_rule_on_out_of_fold_calls(tmp_path, data_dir, mit
     assert off["beats"]["FN"] == 3 and off["rescued"] == 0
     assert on["beats"]["FN"] == 0 and on["rescued"] == 3
     assert on["beats"]["FP"] == off["beats"]["FP"] == 0
+
+
+def test_pause_eval_main_reports_a_run_without_nstdb_records(tmp_path, data_dir, mitdb_excerpt,
+                                                             capsys):
+    """A run of one fold holding no nstdb record (e.g. a one-fold experiment) still prints its
+    DS1 + paced lines and writes the report."""
+    import json
+
+    from ecgtk.benchmarks.pause_eval import main
+
+    _, _, beats = mitdb_excerpt("101")
+    fold = tmp_path / "cv" / "fold0"
+    fold.mkdir(parents=True)
+    np.savez(fold / "probs_101.npz", candidates=beats.astype(np.int64),
+             p_beat=np.full(len(beats), 0.9, np.float32),
+             p_ventricular=np.full(len(beats), 0.01, np.float32))
+    (fold / "fold.json").write_text(json.dumps(
+        {"thresholds": {"beat": 0.05, "ventricular": 0.5}}))
+    main(["--cv-dir", str(tmp_path / "cv"), "--data", str(data_dir),
+          "--json", str(tmp_path / "report.json")])
+    out = capsys.readouterr().out
+    assert "ds1_paced shipped: VEB F1" in out and "nstdb" not in out.split("}\n")[-1]
+    assert "ds1_paced" in json.loads((tmp_path / "report.json").read_text())["template_seeds"]["0"]

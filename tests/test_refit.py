@@ -142,3 +142,17 @@ def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir):
     assert len(calls["candidates"]) > 100  # 208 detected again, not the empty list above
     assert len(calls["p_ventricular"]) == len(calls["candidates"])
     assert [f["record"] for f in features] == ["208"] and thresholds["fold0"]["ventricular"] == 0.6
+
+
+def test_fold_members_of_a_run_without_the_baseline(tmp_path):
+    """An ensemble run of new members alone (ensemble_cv --without-baseline): its own seed 0 and
+    seed 1, not the baseline's model 2; a member the run names but lacks is an error."""
+    base, ens = tmp_path / "cv" / "fold0", tmp_path / "cv_var" / "fold0"
+    for folder, tag in ((base, "baseline"), (ens / "seed0", "own0"), (ens / "seed1", "own1")):
+        folder.mkdir(parents=True)
+        (folder / "ventricular.train.json").write_text(json.dumps({"tag": tag}))
+    (ens / "fold.json").write_text(json.dumps({"ensemble": {"seeds": [0, 1]}}))
+    assert [m["tag"] for m in fold_members(base, ens)] == ["own0", "own1"]
+    (ens / "fold.json").write_text(json.dumps({"ensemble": {"seeds": [0, 1, 2]}}))
+    with pytest.raises(FileNotFoundError, match="seed 2"):
+        fold_members(base, ens)
