@@ -107,19 +107,25 @@ def choose_settings(features: list[dict], thresholds: dict
 
 def compare(features: list[dict], thresholds: dict, template_seeds: int = 1) -> dict:
     """The rules off, with the shipped setting, and with each fold's setting chosen on the
-    other folds: beats, and ventricular beats for each template seed."""
+    other folds: beats, and ventricular beats for each template seed; with the shipped setting,
+    each record's missed (FN) and false (FP) V beats, means over the template seeds."""
     settings, chosen = choose_settings(features, thresholds)
     shipped = settings.index(PauseRule())
     rule_of = {"off": lambda f: None, "shipped": lambda f: settings[shipped],
                "chosen_on_other_folds": lambda f: settings[chosen[f["fold"]]]}
     report = {"chosen_per_fold": {fold: None if settings[k] is None else settings[k].__dict__
-                                  for fold, k in chosen.items()}, "template_seeds": {}}
+                                  for fold, k in chosen.items()}, "template_seeds": {},
+              "per_record_shipped": {}}
     for seed in range(template_seeds):
         results = {line: [record_result(f, thresholds, rule_of[line](f), seed)
                           for f in features] for line in LINES}
         report["template_seeds"][seed] = {
             name: {line: brief([results[line][i] for i in rows]) for line in LINES}
             for name, rows in record_groups(features).items()}
+        for f, (score, _) in zip(features, results["shipped"], strict=True):
+            errors = report["per_record_shipped"].setdefault(f["record"], {"FN": 0, "FP": 0})
+            for kind in errors:
+                errors[kind] += (score.get("veb") or {}).get(kind, 0) / template_seeds
     report.update(report["template_seeds"][0])
     return report
 
@@ -148,6 +154,9 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             print(f"{name} {line}: VEB F1 by template seed "
                   + " ".join(f"{v:.2f}" for v in f1) + f" (mean {np.mean(f1):.2f})")
+    worst = sorted(report["per_record_shipped"].items(), key=lambda kv: -sum(kv[1].values()))
+    print("shipped, V errors per record (mean over template seeds): " + ", ".join(
+        f"{r} {e['FN']:.0f} FN {e['FP']:.0f} FP" for r, e in worst[:10] if sum(e.values())))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
 

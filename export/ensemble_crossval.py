@@ -149,7 +149,8 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
     if len(results) < len(fold_dirs):
         return None
     summary = summarise(results)
-    own = json.loads((baseline / "crossval.json").read_text())
+    own_file = baseline / "crossval.json"  # absent while the baseline run is unfinished
+    own = json.loads(own_file.read_text()) if own_file.is_file() else {}
     summary.update({k: own[k] for k in ("seed", "folds_of_patients") if k in own})
     (out / "crossval.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary

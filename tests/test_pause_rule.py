@@ -191,6 +191,9 @@ def test_pause_eval_scores_the_rule_on_out_of_fold_calls(tmp_path, data_dir, mit
     assert off["beats"]["FN"] == 3 and off["rescued"] == 0
     assert on["beats"]["FN"] == 0 and on["rescued"] == 3
     assert on["beats"]["FP"] == off["beats"]["FP"] == 0
+    # no V beat called: each reference V beat of the excerpt is a missed one, none is false
+    n_v = on["veb"]["FN"]
+    assert report["per_record_shipped"] == {"101": {"FN": n_v, "FP": 0}}
 
 
 def test_pause_eval_main_reports_a_run_without_nstdb_records(tmp_path, data_dir, mitdb_excerpt,
@@ -212,5 +215,6 @@ def test_pause_eval_main_reports_a_run_without_nstdb_records(tmp_path, data_dir,
     main(["--cv-dir", str(tmp_path / "cv"), "--data", str(data_dir),
           "--json", str(tmp_path / "report.json")])
     out = capsys.readouterr().out
-    assert "ds1_paced shipped: VEB F1" in out and "nstdb" not in out.split("}\n")[-1]
+    assert "ds1_paced shipped: VEB F1" in out and "V errors per record" in out
+    assert "nstdb" not in out.split("}\n")[-1]
     assert "ds1_paced" in json.loads((tmp_path / "report.json").read_text())["template_seeds"]["0"]
