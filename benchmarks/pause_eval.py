@@ -143,12 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     report = compare(features, thresholds, args.template_seeds)
     print(json.dumps({k: v for k, v in report.items() if k != "template_seeds"}, indent=1,
                      default=str))
-    seeds = list(report["template_seeds"].values())
+    per_seed = list(report["template_seeds"].values())
     for name in ("ds1_paced", "nstdb"):
-        if not all(name in r for r in seeds):  # e.g. a run of folds holding no nstdb record
+        if not all(name in r for r in per_seed):  # e.g. a run of folds holding no nstdb record
             continue
         for line in LINES:
-            f1 = [r[name][line]["veb"]["F1"] for r in seeds]
+            f1 = [r[name][line]["veb"]["F1"] for r in per_seed]
             if None in f1:  # no ventricular beat in these records
                 print(f"{name} {line}: VEB F1 undefined (no V beat)")
                 continue

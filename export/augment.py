@@ -70,7 +70,7 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
         raise ValueError(f"signal_leads {signal_leads} does not fit {x.shape[2]} channels")
     x = _stretched(x, rng, cfg, 2 * signal_leads)  # the leads with their templates
     out = x.copy()
-    out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, config)
+    out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, cfg)
     templates = slice(signal_leads, 2 * signal_leads)
     out[swapped, :, templates] = x[swapped][:, :, templates][:, :, ::-1]
     return out

@@ -64,3 +64,11 @@ def test_stretch_moves_templates_with_their_leads_not_rr():
     lead = out[0, :, 0]
     assert _width_at_half(lead) == pytest.approx(1.4 * _width_at_half(pulse), rel=0.1)
     np.testing.assert_array_equal(out[:, :, 4:], x[:, :, 4:])
+
+
+def test_context_windows_take_the_default_config():
+    """``config=None`` means the default augmentation on the context path too (it once handed
+    None on to the lead augmentation and failed)."""
+    x = np.random.default_rng(1).normal(0, 1, (8, 100, 6)).astype(np.float32)
+    np.testing.assert_array_equal(augment(x, 3, None, signal_leads=2),
+                                  augment(x, 3, AugmentConfig(), signal_leads=2))
