@@ -208,14 +208,15 @@ def keras_baseline(models: BeatModels, source: Source) -> dict:
         for _ in range(BASELINE_REPEATS):
             onnx_seconds.append(_seconds(onnx))
             keras_seconds.append(_seconds(model.predict, x, batch_size=KERAS_BATCH, verbose=0))
-        onnx_rate = len(x) / min(onnx_seconds)
-        keras_rate = len(x) / min(keras_seconds)
+        # rounded first, so the reported ratio is the ratio of the reported rates
+        onnx_rate = round(len(x) / min(onnx_seconds), 1)
+        keras_rate = round(len(x) / min(keras_seconds), 1)
         out[name] = {"windows": len(x), "repeats": BASELINE_REPEATS, "members": len(paths),
                      "onnx_batch": settings.batch_size, "onnx_lanes": settings.lanes,
                      "keras_batch": KERAS_BATCH,
                      "onnx_seconds": [round(t, 3) for t in onnx_seconds],
                      "keras_seconds": [round(t, 3) for t in keras_seconds],
-                     "onnx_windows_per_s": round(onnx_rate, 1),
-                     "keras_windows_per_s": round(keras_rate, 1),
+                     "onnx_windows_per_s": onnx_rate,
+                     "keras_windows_per_s": keras_rate,
                      "ratio": round(onnx_rate / keras_rate, 2)}
     return out
