@@ -24,7 +24,6 @@ import numpy as np
 from ecgtk.benchmarks.pause_eval import HEADLINE_NOISE
 from ecgtk.benchmarks.validation_eval import chunked_rescue, search_dirs
 from ecgtk.detect import detect_beats
-from ecgtk.inputs import BEAT_WINDOW, model_windows, ventricular_inputs
 from ecgtk.kernels.rpeaks import DetectorParams
 from ecgtk.rescue import PauseRule
 from ecgtk.scoring import load_reference, score_many, score_record
@@ -35,7 +34,7 @@ COUNTS = ("TP", "FN", "FP")
 def fold_scores(fold_dir: Path, model1_dir: Path, data: list[Path],
                 fractions: list[float]) -> dict[float, dict[str, dict]]:
     """``{fraction: {record: score_record}}`` for one fold's held-out records."""
-    from ecgtk.export.crossval import _load
+    from ecgtk.export.crossval import _load, beat_inputs
     from ecgtk.export.dataset import find_record, load_record, to_record_rate
     from ecgtk.export.records import array_recording
     from ecgtk.export.train import predict_proba, trained_before
@@ -46,7 +45,6 @@ def fold_scores(fold_dir: Path, model1_dir: Path, data: list[Path],
         raise SystemExit(f"no beat.keras with its beat.train.json in {model1_dir / fold_dir.name}")
     path, facts = model1  # its leads and inputs as the run that trained it recorded them
     model = _load(path)
-    make = ventricular_inputs if facts["context"] else model_windows
     out: dict[float, dict[str, dict]] = {fraction: {} for fraction in fractions}
     for npz in sorted(fold_dir.glob("probs_*.npz")):
         record = npz.stem.removeprefix("probs_")
@@ -55,8 +53,8 @@ def fold_scores(fold_dir: Path, model1_dir: Path, data: list[Path],
         for fraction in fractions:
             params = DetectorParams(threshold_fraction=fraction)
             candidates = detect_beats(array_recording(rd.signal, rd.fs), params)
-            windows = make(rd.signal[:, :facts["n_leads"]], candidates, *BEAT_WINDOW,
-                           candidates, fs=rd.fs)
+            windows = beat_inputs(rd.signal, candidates, facts["n_leads"], facts["context"],
+                                  rd.fs)
             f = {"samples": to_record_rate(candidates, rd.record_fs),
                  "p_beat": predict_proba(model, windows), "reference": reference}
             is_beat = chunked_rescue(f, threshold, PauseRule())

@@ -49,7 +49,8 @@ from ecgtk.inputs import (
     ventricular_inputs,
 )
 
-__all__ = ["PipelineModels", "crossval", "main", "run_pipeline", "score_pipeline"]
+__all__ = ["PipelineModels", "beat_inputs", "crossval", "main", "run_pipeline",
+           "score_pipeline"]
 
 #: The nstdb records on which model 1's noise numbers are headlined.
 NOISE_HEADLINE = ("118e06", "119e06")
@@ -75,6 +76,15 @@ def _proba(model, x: np.ndarray) -> np.ndarray:
     return predict_proba(model, x)
 
 
+def beat_inputs(signal: np.ndarray, candidates: np.ndarray, n_leads: int, context: bool,
+                fs: float = MODEL_RATE_HZ) -> np.ndarray:
+    """Model 1's inputs at ``candidates`` (samples at the model rate) of ``signal`` ``(n,
+    leads)``: 50 + 50-sample windows of its first ``n_leads`` leads, normalised with the
+    candidates as ``scale_beats``, with the context channels when the model reads them."""
+    make = ventricular_inputs if context else model_windows
+    return make(signal[:, :n_leads], candidates, *BEAT_WINDOW, candidates, fs=fs)
+
+
 def run_pipeline(signal: np.ndarray, models: PipelineModels,
                  fs: float = MODEL_RATE_HZ) -> dict[str, np.ndarray]:
     """Candidates, ``p_beat``, ``p_ventricular`` (for every candidate) and labels of one signal
@@ -85,9 +95,8 @@ def run_pipeline(signal: np.ndarray, models: PipelineModels,
     from ecgtk.export.dataset import detector_candidates
 
     cands = detector_candidates(signal, fs)
-    make_beat = ventricular_inputs if models.beat_context else model_windows
-    xb = make_beat(signal[:, :models.beat_leads], cands, *BEAT_WINDOW, cands, fs=fs)
-    p_beat = _proba(models.beat, xb)
+    p_beat = _proba(models.beat, beat_inputs(signal, cands, models.beat_leads,
+                                             models.beat_context, fs))
     xv = ventricular_inputs(signal[:, :models.ventricular_leads], cands, *VENTRICULAR_WINDOW,
                             cands, fs=fs)
     p_v = _proba(models.ventricular, xv)

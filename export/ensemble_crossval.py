@@ -44,15 +44,16 @@ def member_probabilities(models: list, signal: np.ndarray, fs: float,
     return [predict_proba(model, x) for model in models]
 
 
-def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: float,
+def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: float | None,
                   thresholds: dict) -> dict:
-    """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them."""
+    """A held-out record's scores as :func:`ecgtk.export.crossval.run_fold` writes them;
+    ``record_fs`` (Hz) None: the reference's rate, read from the record's header."""
     from ecgtk.export.crossval import _brief, score_pipeline
     from ecgtk.export.dataset import find_record
     from ecgtk.scoring import load_reference
 
     reference = load_reference(find_record(data_dirs, record))
-    scores = score_pipeline(reference, calls, record_fs, thresholds["beat"],
+    scores = score_pipeline(reference, calls, record_fs or reference.fs, thresholds["beat"],
                             thresholds["ventricular"])
     return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
 

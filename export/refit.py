@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.export.dataset import WindowSet, build_windows, load_record
+from ecgtk.export.dataset import WindowSet, build_windows
 
 __all__ = ["best_epochs", "refit_crossval", "refit_members", "refit_windows"]
 
@@ -155,9 +155,8 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
         records = {}
         for npz in sorted(out_dir.glob("probs_*.npz")):
             record = npz.stem.removeprefix("probs_")
-            record_fs = load_record(dirs, record).record_fs
-            with np.load(npz) as calls:
-                records[record] = record_scores(dirs, record, dict(calls), record_fs,
+            with np.load(npz) as calls:  # scored at the rate of the record's header
+                records[record] = record_scores(dirs, record, dict(calls), None,
                                                 meta["thresholds"])
         result = {**meta, "records": records,
                   "refit": {"epochs": [best_epochs(v) for v in validated],
