@@ -48,11 +48,13 @@ LINES = ("off", "shipped", "chosen_on_other_folds")
 
 
 def record_result(f: dict, thresholds: dict, rule: PauseRule | None,
-                  template_seed: int | None = None) -> tuple[dict, int]:
+                  template_seed: int | None = None,
+                  rules: ValidationRules | None = None) -> tuple[dict, int]:
     """``score_record`` of one record with the rules (None: off) and the beats they gave back.
 
     ``template_seed`` None scores beats alone (every beat "N", the rules of
-    :mod:`ecgtk.validation` that make artefacts applied); a seed runs the whole decision."""
+    :mod:`ecgtk.validation` that make artefacts applied); a seed runs the whole decision with
+    ``rules`` (None: the shipped ones)."""
     t = thresholds[f["fold"]]
     is_beat = chunked_rescue(f, t["beat"], rule)
     rescued = int((is_beat & (f["p_beat"] < t["beat"])).sum())
@@ -63,10 +65,11 @@ def record_result(f: dict, thresholds: dict, rule: PauseRule | None,
         n = len(f["samples"])
         calls = ChunkCalls(f["p_beat"], is_beat, f["p_ventricular"], f["morphology"],
                            f["amplitude"], np.zeros((n, 0), np.float32))
-        rules = ValidationRules()
+        rules = rules or ValidationRules()
         first = template_seed * rules.template_runs  # seed sets 0-2, 3-5, ... never overlap
         labels = decide_labels(f["samples"], calls, t["ventricular"], rules,
-                               group=lambda rows, k: templates_of(f, rows, first + k)).labels
+                               group=lambda rows, k, n: templates_of(f, rows, first + k, n)
+                               ).labels
     return score_record(f["reference"], f["samples"], labels), rescued
 
 

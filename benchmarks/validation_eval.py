@@ -31,7 +31,7 @@ from ecgtk.detect import DEFAULT_CHUNK_S
 from ecgtk.inputs import BEAT_WINDOW, SCALE_HALF_WIDTH_S, VENTRICULAR_WINDOW, model_windows
 from ecgtk.rescue import PauseRule, rescue_pauses
 from ecgtk.scoring import load_reference, score_many, score_record
-from ecgtk.templates import Templates
+from ecgtk.templates import N_START, Templates
 from ecgtk.validation import ValidationRules, qrs_amplitude
 
 GRID = {"normal_similarity": [None, 0.8, 0.9],
@@ -111,17 +111,19 @@ def labels_of(f: dict, thresholds: dict,
     calls = ChunkCalls(f["p_beat"], chunked_rescue(f, t["beat"], PauseRule()), f["p_ventricular"],
                        f["morphology"], f["amplitude"], np.zeros((n, 0), np.float32))
     decision = decide_labels(f["samples"], calls, t["ventricular"], rules,
-                             group=lambda rows, seed: templates_of(f, rows, seed))
+                             group=lambda rows, seed, k: templates_of(f, rows, seed, k))
     return decision.labels, decision.changed
 
 
-def templates_of(f: dict, rows: np.ndarray, seed: int = 0) -> Templates:
-    """The templates of a record's beats ``rows`` with K-means ``seed`` (as the pipeline
-    groups them), cached per set of rows: the grouping does not depend on the labels."""
+def templates_of(f: dict, rows: np.ndarray, seed: int = 0, n_start: int = N_START
+                 ) -> Templates:
+    """The templates of a record's beats ``rows`` with K-means ``seed`` from ``n_start``
+    clusters (as the pipeline groups them), cached per set of rows: the grouping does not
+    depend on the labels."""
     cache = f.setdefault("_templates", {})
-    key = (rows.tobytes(), seed)
+    key = (rows.tobytes(), seed, n_start)
     if key not in cache:
-        cache[key] = group_beats(f["morphology"][rows], seed)
+        cache[key] = group_beats(f["morphology"][rows], seed, n_start)
     return cache[key]
 
 

@@ -96,13 +96,13 @@ def test_beats_of_one_shape_share_the_templates_decision(calls_and_samples):
 
 def test_the_decision_averages_template_runs_and_the_first_gives_the_templates(
         calls_and_samples):
-    """``template_runs`` groupings with seeds 0, 1, 2: the decision's template mean is their
-    average, the templates are seed 0's, and a beat-by-beat decision needs only one."""
+    """The groupings of ``template_starts`` with seeds 0, 1, 2: the decision's template mean
+    is their average, the templates are seed 0's, and a beat-by-beat decision needs only one."""
     samples, calls = calls_and_samples
     asked = []
 
-    def group(rows, seed):
-        asked.append(seed)
+    def group(rows, seed, n_start):
+        asked.append((seed, n_start))
         if seed == 0:
             return group_beats(calls.morphology[rows], seed)
         return Templates(np.zeros(len(rows), np.int32), np.array([len(rows)]),  # all in one
@@ -110,16 +110,28 @@ def test_the_decision_averages_template_runs_and_the_first_gives_the_templates(
 
     rules = ValidationRules(normal_similarity=None, template_normal_below=None)
     out = decide_labels(samples, calls, 0.5, rules, group=group)
-    assert asked == [0, 1, 2]
+    assert asked == [(0, 20), (1, 20), (2, 20)]
     np.testing.assert_array_equal(out.templates.assignment,
                                   group_beats(calls.morphology[out.rows]).assignment)
     # beats 20 and 40: (0.9 + 2 * mean over all beats) / 3 < 0.5, so none is V any more
     assert not (out.labels == "V").any()
-    one = decide_labels(samples, calls, 0.5, replace(rules, template_runs=1), group=group)
+    one = decide_labels(samples, calls, 0.5, replace(rules, template_starts=(20,)), group=group)
     assert set(np.flatnonzero(one.labels == "V")) == {20, 40}
     asked.clear()
     decide_labels(samples, calls, 0.5, replace(rules, beat_probability_weight=1.0), group=group)
-    assert asked == [0]
+    assert asked == [(0, 20)]
+    asked.clear()
+    decide_labels(samples, calls, 0.5, replace(rules, template_starts=(20, 15, 40)), group=group)
+    assert asked == [(0, 20), (1, 15), (2, 40)]
+
+
+def test_group_beats_starts_from_the_clusters_it_is_given(calls_and_samples):
+    """One starting cluster: one template; eight: the two shapes of the fixture apart."""
+    _, calls = calls_and_samples
+    one = group_beats(calls.morphology, 0, n_start=1)
+    assert len(one.n_beats) == 1 and (one.assignment == 0).all()
+    eight = group_beats(calls.morphology, 0, n_start=8).assignment
+    assert eight[20] == eight[40] and not np.isin(eight[[20, 40]], np.delete(eight, [20, 40])).any()
 
 
 def test_calibrate_and_spread():

@@ -149,8 +149,12 @@ def test_blend_with_template():
         blend_with_template(p, assignment, 1.5)
 
 
-def test_template_runs_must_be_positive():
+def test_template_starts_are_one_or_more_positive_counts():
     import pytest
 
-    with pytest.raises(ValueError, match="template_runs"):
-        ValidationRules(template_runs=0)
+    for bad in ((), (20, 0)):
+        with pytest.raises(ValueError, match="template_starts"):
+            ValidationRules(template_starts=bad)
+    rules = ValidationRules(template_starts=[20, 30])  # a list from JSON becomes a tuple
+    assert rules.template_starts == (20, 30) and rules.template_runs == 2
+    assert ValidationRules().template_runs == len(ValidationRules().template_starts)

@@ -6,7 +6,7 @@
 3. The V decision: each beat's model-2 probability blended with the mean over its template
    (``ValidationRules.beat_probability_weight``; by default the template's mean alone, so the
    beats of one shape share one call), that mean averaged over three groupings (K-means
-   seeds; ``ValidationRules.template_runs``), against the model's decision threshold.
+   seeds; ``ValidationRules.template_starts``), against the model's decision threshold.
 4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
    then the template vote, and each template labelled by the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ecgtk.beat_models import ChunkCalls
-from ecgtk.templates import Templates, cluster_beats, majority_labels
+from ecgtk.templates import N_START, Templates, cluster_beats, majority_labels
 from ecgtk.timing import NO_CLOCK, StageClock
 from ecgtk.uncertainty import calibrate, dropout_spread
 from ecgtk.validation import (
@@ -58,32 +58,36 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
-def group_beats(morphology: np.ndarray, seed: int = 0) -> Templates:
+def group_beats(morphology: np.ndarray, seed: int = 0, n_start: int = N_START) -> Templates:
     """Templates of beats by their ``morphology`` alone (labelled later, by majority), with
-    K-means ``seed``."""
-    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object), seed=seed)
+    K-means ``seed`` starting from ``n_start`` clusters."""
+    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object), n_start,
+                         seed=seed)
 
 
 def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
                   rules: ValidationRules | None = None,
-                  group: Callable[[np.ndarray, int], Templates] | None = None,
+                  group: Callable[[np.ndarray, int, int], Templates] | None = None,
                   clock: StageClock = NO_CLOCK) -> Decision:
     """Steps 1-4 of the module docstring for the candidates at ``samples`` (ascending).
 
     ``ventricular_threshold`` applies to model 2's own probability scale. ``group(rows,
-    seed)`` makes the templates of the beats' rows with a K-means seed (default:
-    :func:`group_beats` on their morphology); benchmarks pass a cached one, since the
-    grouping does not depend on labels. The V decision averages the template means of
-    ``rules.template_runs`` groupings (seeds 0, 1, ...); the first gives the templates.
+    seed, n_start)`` makes the templates of the beats' rows with a K-means seed and starting
+    number of clusters (default: :func:`group_beats` on their morphology); benchmarks pass a
+    cached one, since the grouping does not depend on labels. The V decision averages the
+    template means of the groupings of ``rules.template_starts`` (grouping k: seed k); the
+    first gives the templates.
     """
     rules = rules or ValidationRules()
     small = calls.is_beat & qrs_too_small(calls.amplitude, rules)
     beat = calls.is_beat & ~small
     rows = np.flatnonzero(beat)
-    runs = 1 if rules.beat_probability_weight == 1.0 else rules.template_runs
+    starts = rules.template_starts[:1] if rules.beat_probability_weight == 1.0 else (
+        rules.template_starts)
     with clock.stage("templates"):
-        groupings = [group(rows, seed) if group is not None
-                     else group_beats(calls.morphology[rows], seed) for seed in range(runs)]
+        groupings = [group(rows, seed, n_start) if group is not None
+                     else group_beats(calls.morphology[rows], seed, n_start)
+                     for seed, n_start in enumerate(starts)]
     templates = groupings[0]
     with clock.stage("validation"):
         p_decide = np.full(len(samples), np.nan, dtype=np.float32)

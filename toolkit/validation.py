@@ -7,9 +7,10 @@ measured (``python -m ecgtk.benchmarks.validation_eval``).
 0. The V decision (:func:`blend_with_template`): each beat's model-2 probability is blended
    with the mean probability of its template, ``beat_probability_weight`` of its own (0: the
    template's mean alone), before the decision threshold. The template's mean is averaged
-   over ``template_runs`` groupings of the beats (K-means seeds 0, 1, ...): one grouping puts
-   a few hundred look-alike beats on one side of the threshold or the other by the luck of
-   its seed, the average of three much less.
+   over the groupings of ``template_starts`` (K-means seeds 0, 1, ..., each from its number
+   of starting clusters): one grouping puts a few hundred look-alike beats on one side of the
+   threshold or the other by the luck of its seed, the average of three much less
+   (``python -m ecgtk.benchmarks.grouping_eval`` compares settings).
 1. ``small``: a beat whose QRS peak-to-peak amplitude is below ``min_qrs_amplitude`` times the
    recording's typical QRS is not a beat (artefact).
 2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtk.kernels.windows import running_median
-from ecgtk.templates import zscore_rows
+from ecgtk.templates import N_START, zscore_rows
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,22 @@ class ValidationRules:
     beat_probability_weight: float = 0.0
     #: RR intervals on each side that give a beat's local median RR
     rr_neighbours: int = 8
-    #: groupings (K-means seeds 0 .. n-1) whose template means the V decision averages; the
-    #: first also gives the templates, the template vote and the clusters table
-    template_runs: int = 3
+    #: the groupings whose template means the V decision averages, each given by the clusters
+    #: its K-means starts with (grouping k has K-means seed k); the first also gives the
+    #: templates, the template vote and the clusters table
+    template_starts: tuple[int, ...] = (N_START, N_START, N_START)
 
     def __post_init__(self) -> None:
-        if self.template_runs < 1:
-            raise ValueError(f"template_runs must be >= 1, got {self.template_runs}")
+        starts = tuple(int(k) for k in self.template_starts)
+        if not starts or min(starts) < 1:
+            raise ValueError(f"template_starts must be one or more counts >= 1, got "
+                             f"{self.template_starts!r}")
+        object.__setattr__(self, "template_starts", starts)
+
+    @property
+    def template_runs(self) -> int:
+        """How many groupings the V decision averages."""
+        return len(self.template_starts)
 
 
 def qrs_amplitude(beat_windows: np.ndarray, half_width: int) -> np.ndarray:
