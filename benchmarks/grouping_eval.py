@@ -18,14 +18,12 @@ seeds. The honest line chooses each fold's setting by its mean F1 on the *other*
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
 from ecgtk.benchmarks.pause_eval import record_groups, record_result
-from ecgtk.benchmarks.validation_eval import load_folds, search_dirs
+from ecgtk.benchmarks.validation_eval import cv_parser, load_folds, search_dirs
 from ecgtk.rescue import PauseRule
 from ecgtk.scoring import score_many
 from ecgtk.validation import ValidationRules
@@ -83,12 +81,9 @@ def compare(features: list[dict], thresholds: dict, settings: tuple = SETTINGS,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cv-dir", type=Path, required=True)
-    parser.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/data")])
+    parser = cv_parser(__doc__.splitlines()[0])
     parser.add_argument("--template-seeds", type=int, default=4,
                         help="score each setting N times, with other K-means seeds each")
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     features, thresholds = load_folds(args.cv_dir, search_dirs(args.data))
     report = compare(features, thresholds, seeds=args.template_seeds)
