@@ -6,7 +6,8 @@
 Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cross-validation
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
-augmentation; ``--without-baseline``: the new members alone), the probabilities averaged,
+augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--without-baseline``: the new
+members alone), the probabilities averaged,
 written as a run of its own. Then
 ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
 per-template decision, as it scores the baseline. Measured here: models/ventricular.md,
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stretch", type=float, nargs=2, metavar=("LO", "HI"), default=None,
                         help="train the new members with time-stretch augmentation by "
                              "factors in [LO, HI] (e.g. 0.85 1.15; default: none)")
+    parser.add_argument("--fusion-as-v", action="store_true",
+                        help="train the new members with the F (fusion) beats as ventricular "
+                             "(default: F left out; the validation windows always leave it out)")
     args = parser.parse_args(argv)
     from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow
@@ -46,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             args.baseline, args.out, args.data, args.seeds, folds=args.folds,
             arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
             with_baseline=not args.without_baseline,
-            augment={"stretch_range": tuple(args.stretch)} if args.stretch else None)
+            augment={"stretch_range": tuple(args.stretch)} if args.stretch else None,
+            windows={"fusion_as_ventricular": True} if args.fusion_as_v else None)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:

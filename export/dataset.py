@@ -15,7 +15,8 @@ candidates, as at inference:
 Model 2 (normal vs ventricular, ``VENTRICULAR_WINDOW`` = 150 + 150 samples) sees annotated beats,
 each moved to the detector candidate it matches (within 150 ms) so that windows are aligned as at
 inference: ``y = 1`` for V, E; ``y = 0`` for N L R e j A a J S (N-class beats subsampled);
-F and Q (``/``, ``f``, ``Q``) are left out. Its windows carry the context channels of
+F and Q (``/``, ``f``, ``Q``) are left out (``VentricularConfig.fusion_as_ventricular``: F is
+``y = 1`` too). Its windows carry the context channels of
 :func:`ecgtk.inputs.ventricular_inputs` (the 10-minute stretch's median beat per lead, and the
 log RR ratios before and after the beat); :meth:`WindowSet.context_inputs` picks them.
 
@@ -248,6 +249,9 @@ class VentricularConfig:
     """Model-2 set per record: all V/E and S-class beats, N-class beats subsampled."""
 
     max_normal: int = 500
+    #: F beats (fusions of a ventricular and a normal beat, which EC57 does not count against
+    #: V calls) as ventricular too, so that their templates lean to V; off: left out
+    fusion_as_ventricular: bool = False
 
 
 def build_ventricular_record(rd: RecordData, seed: int,
@@ -259,6 +263,8 @@ def build_ventricular_record(rd: RecordData, seed: int,
     is_v = np.isin(rd.symbols, VENTRICULAR_SYMBOLS)
     is_s = np.isin(rd.symbols, AAMI_CLASSES["S"])
     is_n = np.isin(rd.symbols, AAMI_CLASSES["N"])
+    if cfg.fusion_as_ventricular:
+        is_v = is_v | np.isin(rd.symbols, AAMI_CLASSES["F"])
     inside = (rd.samples >= 0) & (rd.samples < len(rd.signal))
     n_idx = np.flatnonzero(is_n & inside)
     if len(n_idx) > cfg.max_normal:

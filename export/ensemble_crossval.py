@@ -60,15 +60,17 @@ def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: fl
 
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
                   arch: dict | None = None, with_baseline: bool = True,
-                  augment: dict | None = None) -> dict:
+                  augment: dict | None = None, windows: dict | None = None) -> dict:
     """Train the extra members of one fold (``arch``: build_model arguments over the default
-    architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation) and
-    write the averaged run; returns its fold.json. ``with_baseline``: the baseline's model 2 is
-    member 0 (else the members are the new trainings alone)."""
+    architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation;
+    ``windows``: VentricularConfig fields of their training windows, the validation windows
+    staying the default ones the threshold is chosen on) and write the averaged run; returns
+    its fold.json. ``with_baseline``: the baseline's model 2 is member 0 (else the members are
+    the new trainings alone)."""
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
-    from ecgtk.export.dataset import build_windows, load_record
+    from ecgtk.export.dataset import VentricularConfig, build_windows, load_record
     from ecgtk.export.ensemble import member_path
     from ecgtk.export.train import (
         DEFAULT_AUGMENT,
@@ -83,7 +85,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     if done.is_file():
         return json.loads(done.read_text())
     meta = json.loads((fold_dir / "fold.json").read_text())
-    train = build_windows("ventricular", data_dirs, meta["train_records"])
+    train = build_windows("ventricular", data_dirs, meta["train_records"],
+                          ventricular_config=VentricularConfig(**(windows or {})))
     val = build_windows("ventricular", data_dirs, meta["val_records"])
     first = out_dir / "ventricular.keras"
     members = []
@@ -96,7 +99,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     for seed in seeds:
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
-            "ventricular", train, val, member_dir, seed=seed, settings=settings)
+            "ventricular", train, val, member_dir, seed=seed, settings=settings,
+            extra_info={"windows": dict(windows or {})})
         shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
         members.append(keras.models.load_model(str(path)))
     x_val = val.context_inputs(2)
@@ -117,7 +121,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
                            "arch": arch or {}, "augment": augment or {},
-                           "threshold": threshold}}
+                           "windows": windows or {}, "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result
 
@@ -125,7 +129,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
 def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
                       seeds: Sequence[int], *, arch: dict | None = None,
                       with_baseline: bool = True, folds: Sequence[int] | None = None,
-                      augment: dict | None = None,
+                      augment: dict | None = None, windows: dict | None = None,
                       verbose: bool = True) -> dict | None:
     """:func:`ensemble_fold` for every finished fold of the ``baseline`` run (or those in
     ``folds``); returns the run's summary (also ``out/crossval.json``) once every fold is done,
@@ -143,7 +147,8 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
         out_dir = out / fold_dir.name
         out_dir.mkdir(parents=True, exist_ok=True)
         results.append(ensemble_fold(fold_dir, out_dir, list(data_dirs), list(seeds), arch,
-                                     with_baseline=with_baseline, augment=augment))
+                                     with_baseline=with_baseline, augment=augment,
+                                     windows=windows))
         if verbose:
             print(f"ensemble {fold_dir.name}: threshold "
                   f"{results[-1]['thresholds']['ventricular']}", flush=True)

@@ -3,8 +3,8 @@
 A validated training (:func:`ecgtk.export.train.train_windows`) holds some patients out to
 stop early and choose the decision threshold. Inter-patient accuracy grows with the number of
 patients a model has seen, so once those two choices are made, each member is trained again
-from scratch, same seed and settings, on every patient for the epochs at which its validated
-run was best, and keeps the validated ensemble's threshold.
+from scratch, same seed, settings and kind of training windows, on every patient for the
+epochs at which its validated run was best, and keeps the validated ensemble's threshold.
 
 Measured in the patient-wise cross-validation (each fold: 15 patients to train, 4 to validate;
 the refit sees all 19), with the same detector, model 1 and thresholds: out-of-fold VEB F1
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.export.dataset import WindowSet, build_windows
+from ecgtk.export.dataset import VentricularConfig, WindowSet, build_windows
 
 __all__ = ["best_epochs", "refit_crossval", "refit_members", "refit_windows"]
 
@@ -145,10 +145,11 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
             results.append(json.loads(done.read_text()))
             continue
         meta = json.loads((fold_dir / "fold.json").read_text())
-        windows = build_windows("ventricular", data, meta["train_records"] + meta["val_records"])
         validated = fold_members(baseline / fold_dir.name, fold_dir)
-        paths = refit_members("ventricular", windows, validated,
-                              [out_dir / f"member{i}" for i in range(len(validated))])
+        paths = [refit_members("ventricular", build_windows(
+            "ventricular", data, meta["train_records"] + meta["val_records"],
+            ventricular_config=VentricularConfig(**info.get("windows", {}))),
+            [info], [out_dir / f"member{i}"])[0] for i, info in enumerate(validated)]
         for i, path in enumerate(paths):
             shutil.copy2(path, member_path(out_dir / "ventricular.keras", i))
         redetect_fold(fold_dir, baseline, dirs, out_dir, members_dir=out_dir)

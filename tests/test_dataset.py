@@ -198,6 +198,20 @@ def test_ventricular_builder_labels(data_dir):
     assert np.isin(ws.sample[found], cands).all()
 
 
+def test_ventricular_builder_can_train_fusion_beats_as_ventricular(data_dir):
+    """With ``fusion_as_ventricular`` the F beats of 208 come in as class 1 and nothing else
+    changes: the same V and non-V windows, the same normal beats drawn."""
+    rd = ds.load_record(data_dir, "208")
+    plain = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(max_normal=40))
+    fused = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(
+        max_normal=40, fusion_as_ventricular=True))
+    is_f = fused.symbol == "F"
+    assert is_f.sum() == (rd.symbols == "F").sum() > 0 and (fused.y[is_f] == 1).all()
+    np.testing.assert_array_equal(fused.sample[~is_f], plain.sample)
+    np.testing.assert_array_equal(fused.y[~is_f], plain.y)
+    np.testing.assert_array_equal(fused.x[~is_f], plain.x)
+
+
 def test_snap_to_candidates():
     beats = np.array([100, 500, 900])
     cands = np.array([104, 560, 2000])

@@ -100,12 +100,22 @@ def test_fold_members_reads_seed_zero_then_the_further_seeds(tmp_path):
     assert [m["seed"] for m in fold_members(base, ens)] == [0, 1, 2]
 
 
-def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir):
+def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir, monkeypatch):
     """One fake fold: tiny validated models (model 1 on synthetic windows, model 2 on 101 and
-    119), 208 held out. The refit trains on 101 + 119, calls 208 again, keeps the threshold."""
+    119), 208 held out. The refit trains on 101 + 119, calls 208 again, keeps the threshold;
+    each member's windows are of the kind it was validated on (seed 1: F beats as V)."""
+    import ecgtk.export.refit as refit_module
     from ecgtk.benchmarks.validation_eval import load_folds
     from ecgtk.export.dataset import build_windows
     from ecgtk.export.refit import refit_crossval
+
+    configs = []
+
+    def recording_build(kind, data, records, **kwargs):
+        configs.append(kwargs["ventricular_config"])
+        return build_windows(kind, data, records, **kwargs)
+
+    monkeypatch.setattr(refit_module, "build_windows", recording_build)
 
     base, ens = tmp_path / "cv" / "fold0", tmp_path / "cv_ens" / "fold0"
     settings = tr.TrainSettings(arch=TINY, verbose=0, batch_size=32)
@@ -120,7 +130,8 @@ def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir):
     tr.train_windows("ventricular", windows["101"], windows["119"], base, epochs=1, seed=0,
                      settings=settings)
     tr.train_windows("ventricular", windows["101"], windows["119"], ens / "seed1", epochs=1,
-                     seed=1, settings=settings)
+                     seed=1, settings=settings,
+                     extra_info={"windows": {"fusion_as_ventricular": True}})
     meta = {"fold": 0, "test_records": ["208"], "train_records": ["101"],
             "val_records": ["119"], "thresholds": {"beat": 0.05, "ventricular": 0.6}}
     (ens / "fold.json").write_text(json.dumps(meta))
@@ -131,6 +142,7 @@ def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir):
     out = tmp_path / "refit" / "fold0"
     fold = json.loads((out / "fold.json").read_text())
     assert fold["thresholds"] == meta["thresholds"] and fold["refit"]["seeds"] == [0, 1]
+    assert [c.fusion_as_ventricular for c in configs] == [False, True]
     assert sorted(p.name for p in out.glob("ventricular*.keras")) == [
         "ventricular.keras", "ventricular_1.keras"]
     for member in ("member0", "member1"):
