@@ -297,13 +297,17 @@ def crossval(data_dirs: Sequence[str | Path], out_dir: str | Path, *, k: int = 4
              records: Sequence[str] = ALL_RECORDS, epochs: dict[str, int] | None = None,
              settings: dict | None = None, folds: Sequence[int] | None = None,
              verbose: bool = True) -> dict:
-    """Run (or resume) the K-fold cross-validation; returns and writes the summary."""
+    """Run (or resume) the K-fold cross-validation (``folds``: only those; None: all) and
+    write the summary of every fold finished in ``out_dir``, those run before too."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     splits = kfold_by_patient(records, k, seed=seed)
     results = []
     for i, (train, test) in enumerate(splits):
         if folds is not None and i not in folds:
+            done = out_dir / f"fold{i}" / "fold.json"
+            if done.is_file():  # run before, e.g. by another --folds
+                results.append(json.loads(done.read_text()))
             continue
         if verbose:
             print(f"fold {i + 1}/{k}: held out {' '.join(test)}", flush=True)
