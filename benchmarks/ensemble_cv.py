@@ -7,8 +7,7 @@ Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cros
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
 augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--without-baseline``: the new
-members alone), the probabilities averaged,
-written as a run of its own. Then
+members alone), the probabilities averaged, written as a run of its own. Then
 ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
 per-template decision, as it scores the baseline. Measured here: models/ventricular.md,
 'Ensemble of seeds'.

@@ -148,6 +148,13 @@ def _load(path: Path):
     return keras.models.load_model(str(path))
 
 
+def finished_fold(out_dir: Path, fold: int) -> dict | None:
+    """The results of fold ``fold`` of the run in ``out_dir`` (its ``fold.json``), None while
+    it is not finished."""
+    done = Path(out_dir) / f"fold{fold}" / "fold.json"
+    return json.loads(done.read_text()) if done.is_file() else None
+
+
 def run_fold(fold: int, train_records: list[str], test_records: list[str],
              data_dirs: Sequence[str | Path], out_dir: Path, *, seed: int = 0,
              epochs: dict[str, int] | None = None, settings: dict | None = None,
@@ -159,9 +166,9 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     from ecgtk.scoring import load_reference
 
     fold_dir = out_dir / f"fold{fold}"
-    done = fold_dir / "fold.json"
-    if done.is_file():
-        return json.loads(done.read_text())
+    done = finished_fold(out_dir, fold)
+    if done is not None:
+        return done
     fold_dir.mkdir(parents=True, exist_ok=True)
     epochs = epochs or {}
     settings = settings or {}
@@ -305,9 +312,9 @@ def crossval(data_dirs: Sequence[str | Path], out_dir: str | Path, *, k: int = 4
     results = []
     for i, (train, test) in enumerate(splits):
         if folds is not None and i not in folds:
-            done = out_dir / f"fold{i}" / "fold.json"
-            if done.is_file():  # run before, e.g. by another --folds
-                results.append(json.loads(done.read_text()))
+            done = finished_fold(out_dir, i)
+            if done is not None:  # run before, e.g. by another --folds
+                results.append(done)
             continue
         if verbose:
             print(f"fold {i + 1}/{k}: held out {' '.join(test)}", flush=True)

@@ -146,10 +146,12 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
             continue
         meta = json.loads((fold_dir / "fold.json").read_text())
         validated = fold_members(baseline / fold_dir.name, fold_dir)
-        paths = [refit_members("ventricular", build_windows(
-            "ventricular", data, meta["train_records"] + meta["val_records"],
-            ventricular_config=VentricularConfig(**info.get("windows", {}))),
-            [info], [out_dir / f"member{i}"])[0] for i, info in enumerate(validated)]
+        kinds = [VentricularConfig(**info.get("windows", {})) for info in validated]
+        windows = {kind: build_windows("ventricular", data,  # once per kind of windows
+                                       meta["train_records"] + meta["val_records"],
+                                       ventricular_config=kind) for kind in dict.fromkeys(kinds)}
+        paths = [refit_members("ventricular", windows[kind], [info], [out_dir / f"member{i}"])[0]
+                 for i, (info, kind) in enumerate(zip(validated, kinds, strict=True))]
         for i, path in enumerate(paths):
             shutil.copy2(path, member_path(out_dir / "ventricular.keras", i))
         redetect_fold(fold_dir, baseline, dirs, out_dir, members_dir=out_dir)

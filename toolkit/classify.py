@@ -82,8 +82,8 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     small = calls.is_beat & qrs_too_small(calls.amplitude, rules)
     beat = calls.is_beat & ~small
     rows = np.flatnonzero(beat)
-    starts = rules.template_starts[:1] if rules.beat_probability_weight == 1.0 else (
-        rules.template_starts)
+    beat_by_beat = rules.beat_probability_weight == 1.0  # no template mean to average
+    starts = rules.template_starts[:1] if beat_by_beat else rules.template_starts
     with clock.stage("templates"):
         groupings = [group(rows, seed, n_start) if group is not None
                      else group_beats(calls.morphology[rows], seed, n_start)
