@@ -35,22 +35,26 @@ from ecgtk.export.dataset import VentricularConfig, WindowSet, build_windows
 __all__ = ["best_epochs", "refit_crossval", "refit_members", "refit_windows"]
 
 
-def best_epochs(info: dict) -> int:
+def best_epochs(info: dict, min_epochs: int = 1) -> int:
     """The epochs a refit of the validated training ``info`` (its ``.train.json``) runs: the
-    epoch whose validation loss was best, at least 1."""
+    epoch whose validation loss was best, at least ``min_epochs`` (a validated run best after
+    its first epoch would otherwise give a refit of one epoch)."""
     phases = info.get("phases") or []
     if len(phases) != 1 or "best_epoch" not in phases[0]:
         raise ValueError("a refit needs one validated training from scratch (one phase with "
                          "its best_epoch)")
-    return max(1, int(phases[0]["best_epoch"]))
+    if min_epochs < 1:
+        raise ValueError(f"min_epochs must be >= 1, got {min_epochs}")
+    return max(min_epochs, int(phases[0]["best_epoch"]))
 
 
-def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated: dict
-                  ) -> tuple[Path, dict]:
+def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated: dict,
+                  min_epochs: int = 1) -> tuple[Path, dict]:
     """Train ``kind`` from scratch on ``windows`` as the validated training ``validated``
     (its ``.train.json`` facts) was trained: same seed, settings and architecture, for
-    :func:`best_epochs` epochs, no validation. The threshold is the validated one. Writes
-    ``<out_dir>/<kind>.keras`` and ``.train.json``; returns its path and facts."""
+    :func:`best_epochs` epochs (at least ``min_epochs``), no validation. The threshold is the
+    validated one. Writes ``<out_dir>/<kind>.keras`` and ``.train.json``; returns its path and
+    facts."""
     import keras
 
     from ecgtk.export.train import (
@@ -64,7 +68,7 @@ def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated:
     )
 
     settings = TrainSettings(**validated["settings"])
-    epochs = best_epochs(validated)
+    epochs = best_epochs(validated, min_epochs)
     context = validated.get("context", DEFAULT_CONTEXT[kind])  # older facts lack it
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,12 +93,13 @@ def refit_windows(kind: str, windows: WindowSet, out_dir: str | Path, validated:
 
 
 def refit_members(kind: str, windows: WindowSet, validated: Sequence[dict],
-                  folders: Sequence[Path]) -> list[Path]:
+                  folders: Sequence[Path], min_epochs: int = 1) -> list[Path]:
     """:func:`refit_windows` of each validated member (its facts) into its folder; members
     already refitted there (``.keras`` and ``.train.json``) are reused."""
     from ecgtk.export.train import trained_before
 
-    return [(trained_before(folder, kind) or refit_windows(kind, windows, folder, info))[0]
+    return [(trained_before(folder, kind)
+             or refit_windows(kind, windows, folder, info, min_epochs))[0]
             for info, folder in zip(validated, folders, strict=True)]
 
 
@@ -120,7 +125,7 @@ def fold_members(baseline_fold: Path, ensemble_fold: Path) -> list[dict]:
 
 
 def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequence[Path],
-                   verbose: bool = True) -> dict:
+                   verbose: bool = True, min_epochs: int = 1) -> dict:
     """Refit every fold's model-2 members (:func:`fold_members`) on the fold's training and
     validation records, and call its held-out records again with model 1 of ``baseline`` and
     the refitted ensemble (:func:`ecgtk.benchmarks.redetect_cv.redetect_fold`): writes
@@ -150,7 +155,8 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
         windows = {kind: build_windows("ventricular", data,  # once per kind of windows
                                        meta["train_records"] + meta["val_records"],
                                        ventricular_config=kind) for kind in dict.fromkeys(kinds)}
-        paths = [refit_members("ventricular", windows[kind], [info], [out_dir / f"member{i}"])[0]
+        paths = [refit_members("ventricular", windows[kind], [info], [out_dir / f"member{i}"],
+                               min_epochs)[0]
                  for i, (info, kind) in enumerate(zip(validated, kinds, strict=True))]
         for i, path in enumerate(paths):
             shutil.copy2(path, member_path(out_dir / "ventricular.keras", i))
@@ -162,7 +168,7 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
                 records[record] = record_scores(dirs, record, dict(calls), None,
                                                 meta["thresholds"])
         result = {**meta, "records": records,
-                  "refit": {"epochs": [best_epochs(v) for v in validated],
+                  "refit": {"epochs": [best_epochs(v, min_epochs) for v in validated],
                             "seeds": [v["seed"] for v in validated]}}
         done.write_text(json.dumps(result, indent=1, default=str))
         results.append(result)
@@ -184,13 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ensemble", type=Path, required=True,
                     help="its ensemble run (python -m ecgtk.benchmarks.ensemble_cv)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--min-epochs", type=int, default=1,
+                    help="train each member for at least N epochs (default 1: its validated "
+                         "run's best epoch, whatever it was)")
     args = ap.parse_args(argv)
+    if args.min_epochs < 1:
+        ap.error(f"--min-epochs must be >= 1, got {args.min_epochs}")
     from ecgtk.export.train import configure_tensorflow
 
     if not any(args.ensemble.glob("fold*/fold.json")):
         ap.error(f"{args.ensemble}: no finished folds")
     configure_tensorflow(2)
-    summary = refit_crossval(args.baseline, args.ensemble, args.out, args.data)
+    summary = refit_crossval(args.baseline, args.ensemble, args.out, args.data,
+                             min_epochs=args.min_epochs)
     print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
     return 0
 

@@ -49,6 +49,10 @@ def validated(tmp_path_factory):
 def test_best_epochs_is_the_validated_best_and_needs_one_phase(validated):
     assert best_epochs(validated) == validated["phases"][0]["best_epoch"] >= 1
     assert best_epochs({"phases": [{"best_epoch": 0}]}) == 1
+    assert best_epochs({"phases": [{"best_epoch": 1}]}, min_epochs=3) == 3
+    assert best_epochs({"phases": [{"best_epoch": 5}]}, min_epochs=3) == 5
+    with pytest.raises(ValueError, match="min_epochs"):
+        best_epochs({"phases": [{"best_epoch": 5}]}, min_epochs=0)
     with pytest.raises(ValueError, match="one validated training"):
         best_epochs({"phases": [{"best_epoch": 2}, {"best_epoch": 1}]})  # a fine-tuning
 
@@ -138,16 +142,18 @@ def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir, mon
     np.savez(ens / "probs_208.npz", candidates=np.zeros(0, np.int64))  # which records
 
     summary = refit_crossval(tmp_path / "cv", tmp_path / "cv_ens", tmp_path / "refit",
-                             [data_dir])
+                             [data_dir], min_epochs=2)  # the validated members ran 1 epoch
     out = tmp_path / "refit" / "fold0"
     fold = json.loads((out / "fold.json").read_text())
     assert fold["thresholds"] == meta["thresholds"] and fold["refit"]["seeds"] == [0, 1]
+    assert fold["refit"]["epochs"] == [2, 2]
     assert [c.fusion_as_ventricular for c in configs] == [False, True]
     assert sorted(p.name for p in out.glob("ventricular*.keras")) == [
         "ventricular.keras", "ventricular_1.keras"]
     for member in ("member0", "member1"):
         facts = json.loads((out / member / "ventricular.train.json").read_text())
         assert facts["train_records"] == ["101", "119"]
+        assert facts["phases"][0]["epochs_run"] == 2 and facts["refit_of"]["epochs"] == 2
     assert summary["n_records"] == 1 and (tmp_path / "refit" / "crossval.json").is_file()
     features, thresholds = load_folds(tmp_path / "refit", [data_dir / "mitdb"])
     calls = np.load(out / "probs_208.npz")
@@ -168,3 +174,12 @@ def test_fold_members_of_a_run_without_the_baseline(tmp_path):
     (ens / "fold.json").write_text(json.dumps({"ensemble": {"seeds": [0, 1, 2]}}))
     with pytest.raises(FileNotFoundError, match="seed 2"):
         fold_members(base, ens)
+
+
+def test_refit_command_refuses_a_minimum_under_one_epoch(tmp_path, capsys):
+    from ecgtk.export.refit import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(tmp_path), "--baseline", str(tmp_path), "--ensemble",
+              str(tmp_path), "--out", str(tmp_path / "out"), "--min-epochs", "0"])
+    assert exit_info.value.code == 2 and "--min-epochs must be >= 1" in capsys.readouterr().err
