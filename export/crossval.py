@@ -222,7 +222,7 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
         "predict_seconds": round(time.time() - t0, 1),
         "records": records,
     }
-    done.write_text(json.dumps(result, indent=1, default=str))
+    (fold_dir / "fold.json").write_text(json.dumps(result, indent=1, default=str))
     return result
 
 
