@@ -84,5 +84,8 @@ def test_main_reports_both_lines_per_seed_set(run, data_dir, tmp_path, monkeypat
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report["chosen_per_fold"]) == {"fold0", "fold1"}
     per_seed = report["ds1_paced"]["veb_f1_per_template_seed"]
-    assert len(per_seed["default"]) == 2 and len(per_seed["chosen_on_other_folds"]) == 2
-    assert "chosen_on_other_folds" in capsys.readouterr().out
+    assert [len(per_seed[k]) for k in ("default", "chosen_on_other_folds",
+                                       "chosen_on_first_seed_set")] == [2, 2, 2]
+    assert set(report["chosen_per_fold_on_first_seed_set"]) == {"fold0", "fold1"}
+    assert "DS1 + paced, chosen_on_other_folds: VEB F1 by template seed set" in (
+        capsys.readouterr().out)
