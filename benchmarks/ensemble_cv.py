@@ -6,7 +6,8 @@
 Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cross-validation
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
-augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--without-baseline``: the new
+augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--monitor val_ap``: early
+stopping on the validation patients' average precision; ``--without-baseline``: the new
 members alone), the probabilities averaged, written as a run of its own. Then
 ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
 per-template decision, as it scores the baseline. Measured here: models/ventricular.md,
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fusion-as-v", action="store_true",
                         help="train the new members with the F (fusion) beats as ventricular "
                              "(default: F left out; the validation windows always leave it out)")
+    parser.add_argument("--monitor", choices=("val_loss", "val_ap"), default=None,
+                        help="what early stopping of the new members watches on the validation "
+                             "patients: loss or average precision of V (default: model 2's, "
+                             "val_loss)")
     args = parser.parse_args(argv)
     from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow
@@ -50,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
             arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
             with_baseline=not args.without_baseline,
             augment={"stretch_range": tuple(args.stretch)} if args.stretch else None,
-            windows={"fusion_as_ventricular": True} if args.fusion_as_v else None)
+            windows={"fusion_as_ventricular": True} if args.fusion_as_v else None,
+            monitor=args.monitor)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:

@@ -60,11 +60,13 @@ def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: fl
 
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
                   arch: dict | None = None, with_baseline: bool = True,
-                  augment: dict | None = None, windows: dict | None = None) -> dict:
+                  augment: dict | None = None, windows: dict | None = None,
+                  monitor: str | None = None) -> dict:
     """Train the extra members of one fold (``arch``: build_model arguments over the default
     architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation;
     ``windows``: VentricularConfig fields of their training windows, the validation windows
-    staying the default ones the threshold is chosen on) and write the averaged run; returns
+    staying the default ones the threshold is chosen on; ``monitor``: the early-stopping
+    quantity, None for model 2's default) and write the averaged run; returns
     its fold.json. ``with_baseline``: the baseline's model 2 is member 0 (else the members are
     the new trainings alone)."""
     import keras
@@ -95,7 +97,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
         members.append(keras.models.load_model(str(first)))
     settings = TrainSettings(verbose=2, arch=dict(arch or {}),
                              augment=replace(DEFAULT_AUGMENT["ventricular"], **augment)
-                             if augment else None)
+                             if augment else None, monitor=monitor)
     for seed in seeds:
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
@@ -121,7 +123,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
                            "arch": arch or {}, "augment": augment or {},
-                           "windows": windows or {}, "threshold": threshold}}
+                           "windows": windows or {}, "monitor": monitor,
+                           "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result
 
@@ -130,7 +133,7 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
                       seeds: Sequence[int], *, arch: dict | None = None,
                       with_baseline: bool = True, folds: Sequence[int] | None = None,
                       augment: dict | None = None, windows: dict | None = None,
-                      verbose: bool = True) -> dict | None:
+                      monitor: str | None = None, verbose: bool = True) -> dict | None:
     """:func:`ensemble_fold` for every finished fold of the ``baseline`` run (or those in
     ``folds``); returns the run's summary (also ``out/crossval.json``) once every fold is done,
     else None."""
@@ -148,7 +151,7 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
         out_dir.mkdir(parents=True, exist_ok=True)
         results.append(ensemble_fold(fold_dir, out_dir, list(data_dirs), list(seeds), arch,
                                      with_baseline=with_baseline, augment=augment,
-                                     windows=windows))
+                                     windows=windows, monitor=monitor))
         if verbose:
             print(f"ensemble {fold_dir.name}: threshold "
                   f"{results[-1]['thresholds']['ventricular']}", flush=True)

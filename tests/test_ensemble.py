@@ -151,11 +151,13 @@ def test_ensemble_crossval_writes_a_run_calibration_can_read(data_dir, tmp_path,
 
     out = tmp_path / "cv_ensemble"
     summary = ensemble_crossval(baseline, out, [data_dir], [1], verbose=False,
-                                windows={"fusion_as_ventricular": True})
+                                windows={"fusion_as_ventricular": True}, monitor="val_ap")
     facts = json.loads((out / "fold0" / "seed1" / "ventricular.train.json").read_text())
     assert facts["windows"] == {"fusion_as_ventricular": True}  # what a refit rebuilds
+    assert facts["settings"]["monitor"] == facts["phases"][0]["monitor"] == "val_ap"
     fold_facts = json.loads((out / "fold0" / "fold.json").read_text())
     assert fold_facts["ensemble"]["windows"] == {"fusion_as_ventricular": True}
+    assert fold_facts["ensemble"]["monitor"] == "val_ap"
     assert member_paths(out / "fold0" / "ventricular.keras") == [
         out / "fold0" / "ventricular.keras", out / "fold0" / "ventricular_1.keras"]
     before, after = np.load(fold / "probs_208.npz"), np.load(out / "fold0" / "probs_208.npz")
