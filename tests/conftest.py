@@ -32,3 +32,31 @@ def mitdb_excerpt():
         return cache[record]
 
     return load
+
+
+def _fake_fold(root: Path, fold: str, record: str) -> None:
+    """A cross-validation fold holding ``record`` with its reference beats as candidates, every
+    one a beat, and model 2 sure of every beat's class (0.95 for V, 0.05 for the others)."""
+    import json
+
+    import wfdb
+
+    ann = wfdb.rdann(str(DATA / "mitdb" / record), "atr")
+    keep = np.isin(ann.symbol, list("NLRejAaJSVEFQ/f"))
+    samples, symbols = ann.sample[keep], np.asarray(ann.symbol)[keep]
+    out = root / fold
+    out.mkdir(parents=True)
+    np.savez(out / f"probs_{record}.npz", candidates=samples.astype(np.int64),
+             p_beat=np.full(len(samples), 0.9, np.float32),
+             p_ventricular=np.where(np.isin(symbols, ["V", "E"]), 0.95, 0.05).astype(np.float32))
+    (out / "fold.json").write_text(json.dumps({"thresholds": {"beat": 0.5, "ventricular": 0.5}}))
+
+
+@pytest.fixture(scope="session")
+def fake_cv_run(tmp_path_factory) -> Path:
+    """A finished cross-validation run of two folds (119 in fold0, 208 in fold1) whose model 2
+    is sure and right on every beat: for the benchmarks that read a run's out-of-fold calls."""
+    root = tmp_path_factory.mktemp("cv")
+    _fake_fold(root, "fold0", "119")
+    _fake_fold(root, "fold1", "208")
+    return root

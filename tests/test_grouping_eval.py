@@ -4,39 +4,16 @@ import json
 
 import numpy as np
 import pytest
-import wfdb
 
 from ecgtk.benchmarks.grouping_eval import compare, main
 
 
-def _fake_fold(root, fold, record, data_dir):
-    """A fold holding ``record`` with its reference beats as candidates, every one a beat, and
-    model 2 sure of every beat's class (0.95 for V, 0.05 for the others)."""
-    ann = wfdb.rdann(str(data_dir / "mitdb" / record), "atr")
-    keep = np.isin(ann.symbol, list("NLRejAaJSVEFQ/f"))
-    samples, symbols = ann.sample[keep], np.asarray(ann.symbol)[keep]
-    out = root / fold
-    out.mkdir(parents=True)
-    np.savez(out / f"probs_{record}.npz", candidates=samples.astype(np.int64),
-             p_beat=np.full(len(samples), 0.9, np.float32),
-             p_ventricular=np.where(np.isin(symbols, ["V", "E"]), 0.95, 0.05).astype(np.float32))
-    (out / "fold.json").write_text(json.dumps({"thresholds": {"beat": 0.5, "ventricular": 0.5}}))
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir):
-    root = tmp_path_factory.mktemp("cv")
-    _fake_fold(root, "fold0", "119", data_dir)
-    _fake_fold(root, "fold1", "208", data_dir)
-    return root
-
-
-def test_a_grouping_that_cannot_part_the_v_beats_is_never_chosen(run, data_dir):
+def test_a_grouping_that_cannot_part_the_v_beats_is_never_chosen(fake_cv_run, data_dir):
     """One starting cluster puts every beat in one mostly normal template: no V call at all.
     Both folds choose twenty clusters on the other fold, so the honest line is twenty's."""
     from ecgtk.benchmarks.validation_eval import load_folds, search_dirs
 
-    features, thresholds = load_folds(run, search_dirs([data_dir]))
+    features, thresholds = load_folds(fake_cv_run, search_dirs([data_dir]))
     report = compare(features, thresholds, settings=((1,), (20, 20)), seeds=2)
     one, twenty = report["settings"]["(1,)"], report["settings"]["(20, 20)"]
     assert one["veb_f1_per_seed"] == [0.0, 0.0]
@@ -48,8 +25,8 @@ def test_a_grouping_that_cannot_part_the_v_beats_is_never_chosen(run, data_dir):
     assert one["per_record"]["119"]["FP"] == 0 and one["per_record"]["119"]["FN"] > 0
 
 
-def test_main_prints_every_setting_and_writes_the_report(run, data_dir, tmp_path, capsys):
-    main(["--cv-dir", str(run), "--data", str(data_dir), "--template-seeds", "1",
+def test_main_prints_every_setting_and_writes_the_report(fake_cv_run, data_dir, tmp_path, capsys):
+    main(["--cv-dir", str(fake_cv_run), "--data", str(data_dir), "--template-seeds", "1",
           "--json", str(tmp_path / "report.json")])
     out = capsys.readouterr().out
     assert "(20, 20, 20)" in out and "chosen on the other folds" in out

@@ -2,39 +2,15 @@
 
 import json
 
-import numpy as np
 import pytest
-import wfdb
 
 import ecgtk.benchmarks.validation_eval as ve
 from ecgtk.validation import ValidationRules
 
 
-def _fake_fold(root, fold, record, data_dir):
-    """A fold holding ``record`` with its reference beats as candidates, every one a beat, and
-    model 2 sure of every beat's class (0.95 for V, 0.05 for the others)."""
-    ann = wfdb.rdann(str(data_dir / "mitdb" / record), "atr")
-    keep = np.isin(ann.symbol, list("NLRejAaJSVEFQ/f"))
-    samples, symbols = ann.sample[keep], np.asarray(ann.symbol)[keep]
-    out = root / fold
-    out.mkdir(parents=True)
-    np.savez(out / f"probs_{record}.npz", candidates=samples.astype(np.int64),
-             p_beat=np.full(len(samples), 0.9, np.float32),
-             p_ventricular=np.where(np.isin(symbols, ["V", "E"]), 0.95, 0.05).astype(np.float32))
-    (out / "fold.json").write_text(json.dumps({"thresholds": {"beat": 0.5, "ventricular": 0.5}}))
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir):
-    root = tmp_path_factory.mktemp("cv")
-    _fake_fold(root, "fold0", "119", data_dir)
-    _fake_fold(root, "fold1", "208", data_dir)
-    return root
-
-
-@pytest.fixture(scope="module")
-def folds(run, data_dir):
-    return ve.load_folds(run, ve.search_dirs([data_dir]))
+def folds(fake_cv_run, data_dir):
+    return ve.load_folds(fake_cv_run, ve.search_dirs([data_dir]))
 
 
 def test_each_template_seed_set_groups_with_its_own_kmeans_seeds(folds):
@@ -74,12 +50,12 @@ def test_the_choice_follows_the_mean_over_seed_sets_not_the_first(monkeypatch):
     assert ve.choose_per_fold(features, ["a", "b"], scores) == {"a": 1, "b": 1}
 
 
-def test_main_reports_both_lines_per_seed_set(run, data_dir, tmp_path, monkeypatch, capsys):
+def test_main_reports_both_lines_per_seed_set(fake_cv_run, data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ve, "GRID", {"normal_similarity": [None], "on_time_similarity": [None],
                                      "beat_probability_weight": [0.0, 1.0]})
     monkeypatch.setattr(ve, "VOTE_GRID", {"template_normal_below": [None],
                                           "template_ventricular_above": [None, 0.6]})
-    ve.main(["--cv-dir", str(run), "--data", str(data_dir), "--template-seeds", "2",
+    ve.main(["--cv-dir", str(fake_cv_run), "--data", str(data_dir), "--template-seeds", "2",
              "--json", str(tmp_path / "report.json")])
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report["chosen_per_fold"]) == {"fold0", "fold1"}
