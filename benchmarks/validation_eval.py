@@ -41,13 +41,16 @@ from ecgtk.validation import ValidationRules, qrs_amplitude
 
 GRID = {"normal_similarity": [None, 0.8, 0.9],
         "on_time_similarity": [None, 0.4],
-        "beat_probability_weight": [1.0, 0.5, 0.0]}
+        "beat_probability_weight": [1.0, 0.5, 0.0],
+        "early_template_rr_ratio": [None, 0.95]}
 VOTE_GRID = {"template_normal_below": [None, 0.2, 0.3],
              "template_ventricular_above": [None, 0.6, 0.7]}
 #: The rules as they were before templates took part in the decision (each beat alone).
 BEATS_ALONE = {"template_normal_below": None, "template_ventricular_above": None,
+               "early_template_rr_ratio": None,
                "beat_probability_weight": 1.0}
-RULE_NAMES = ("small", "like_normal", "on_time", "unlike_normal", "template_vote")
+RULE_NAMES = ("small", "early_template", "like_normal", "on_time", "unlike_normal",
+              "template_vote")
 
 
 def record_features(data: list[Path], record: str, npz: Path) -> dict:
@@ -226,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         report[name] = {"none": brief(*score(group, thresholds, None)),
                         "default_beats_alone": brief(*score(
                             group, thresholds, ValidationRules(**BEATS_ALONE))),
-                        "default": brief(*score(group, thresholds, ValidationRules()))}
+                        "default": brief(*score(group, thresholds, ValidationRules())),
+                        "default_without_early_template": brief(*score(
+                            group, thresholds, ValidationRules(early_template_rr_ratio=None)))}
     # honest choice: per fold, the setting best on the other folds' DS1 + paced records
     clean = groups["ds1_paced"]
     scores = record_scores(clean, thresholds, settings, args.template_seeds)

@@ -94,6 +94,18 @@ def test_beats_of_one_shape_share_the_templates_decision(calls_and_samples):
     assert set(np.flatnonzero(own.labels == "V")) == {5, 20}
 
 
+def test_an_early_template_below_the_threshold_is_ventricular(calls_and_samples):
+    """Ectopic beats 20 and 40 (premature, their own template) at p 0.4 against a threshold of
+    0.75, the normal beats at 0.005: rule 6 calls them V, and counts them."""
+    samples, calls = calls_and_samples
+    calls.p_ventricular[:] = np.where(np.isin(np.arange(len(samples)), [20, 40]), 0.4, 0.005)
+    out = decide_labels(samples, calls, 0.75)
+    assert set(np.flatnonzero(out.labels == "V")) == {20, 40}
+    assert out.changed["early_template"] == 2
+    off = decide_labels(samples, calls, 0.75, ValidationRules(early_template_rr_ratio=None))
+    assert not (off.labels == "V").any() and off.changed["early_template"] == 0
+
+
 def test_the_decision_averages_template_runs_and_the_first_gives_the_templates(
         calls_and_samples):
     """The groupings of ``template_starts`` with seeds 0, 1, 2: the decision's template mean

@@ -5,6 +5,7 @@ import numpy as np
 from ecgtk.validation import (
     ValidationRules,
     dominant_normal_shape,
+    early_templates,
     qrs_amplitude,
     rr_ratio,
     similarity_to,
@@ -158,3 +159,44 @@ def test_template_starts_are_one_or_more_positive_counts():
     rules = ValidationRules(template_starts=[20, 30])  # a list from JSON becomes a tuple
     assert rules.template_starts == (20, 30) and rules.template_runs == 2
     assert ValidationRules().template_runs == len(ValidationRules().template_starts)
+
+
+def early_case():
+    """60 beats every 300 samples, template 0 (the dominant one) at p 0.005; template 1: five
+    premature beats (RR 200, then a 400 pause) at p 0.35; template 2: five such beats at p 0.2;
+    template 3: five beats on time at p 0.35."""
+    rr = np.full(60, 300)
+    assignment = np.zeros(60, dtype=np.int64)
+    p = np.full(60, 0.005)
+    for template, first, p_template in ((1, 5, 0.35), (2, 6, 0.2)):
+        beats = np.arange(first, 60, 10)[:5]
+        rr[beats], rr[beats + 1] = 200, 400
+        assignment[beats], p[beats] = template, p_template
+    on_time = np.arange(9, 60, 10)[:5]
+    assignment[on_time], p[on_time] = 3, 0.35
+    return p, assignment, np.cumsum(rr)
+
+
+def test_an_early_template_far_above_the_dominant_one_is_ventricular():
+    p, assignment, samples = early_case()
+    early = early_templates(p, assignment, samples, ValidationRules())
+    np.testing.assert_array_equal(np.flatnonzero(early), np.flatnonzero(assignment == 1))
+    # below the floor (min_p) it is not, nor on time (template 3): both stay as they are
+    assert not early[(assignment == 2) | (assignment == 3)].any()
+    lower = ValidationRules(early_template_min_p=0.15)
+    assert early_templates(p, assignment, samples, lower)[assignment == 2].all()
+
+
+def test_an_early_template_needs_the_dominant_template_far_below_it():
+    p, assignment, samples = early_case()
+    p[assignment == 0] = 0.02  # 30 x 0.02 = 0.6 > 0.35: a noisy or badly calibrated record
+    assert not early_templates(p, assignment, samples, ValidationRules()).any()
+    assert early_templates(p, assignment, samples,
+                           ValidationRules(early_template_gain=10.0))[assignment == 1].all()
+
+
+def test_the_early_template_rule_can_be_switched_off():
+    p, assignment, samples = early_case()
+    off = ValidationRules(early_template_rr_ratio=None)
+    assert not early_templates(p, assignment, samples, off).any()
+    assert early_templates(p[:1], assignment[:1], samples[:1], ValidationRules()).shape == (1,)

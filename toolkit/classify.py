@@ -6,7 +6,9 @@
 3. The V decision: each beat's model-2 probability blended with the mean over its template
    (``ValidationRules.beat_probability_weight``; by default the template's mean alone, so the
    beats of one shape share one call), that mean averaged over three groupings (K-means
-   seeds; ``ValidationRules.template_starts``), against the model's decision threshold.
+   seeds; ``ValidationRules.template_starts``), against the model's decision threshold; an
+   early template (its beats premature) whose probability stands far above the dominant
+   template's is V below the threshold too (rule 6 of :mod:`ecgtk.validation`).
 4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
    then the template vote, and each template labelled by the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
@@ -29,6 +31,7 @@ from ecgtk.uncertainty import calibrate, dropout_spread
 from ecgtk.validation import (
     ValidationRules,
     blend_with_template,
+    early_templates,
     qrs_too_small,
     validate_calls,
     vote_by_template,
@@ -96,8 +99,13 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
             rules.beat_probability_weight)
         labels = np.where(~beat, "artefact",
                           np.where(p_decide >= ventricular_threshold, "V", "N")).astype(object)
+        early = np.zeros(len(samples), dtype=bool)
+        early[rows] = (labels[rows] == "N") & early_templates(
+            p_decide[rows], templates.assignment, samples[rows], rules)
+        labels[early] = "V"
         labels, changed = validate_calls(labels, p_decide, calls.morphology, calls.amplitude,
                                          rules, samples)  # its rule 1 finds none left
+        changed["early_template"] = int(early.sum())
         changed["small"] = int(small.sum())
         labels[rows], changed["template_vote"] = vote_by_template(
             labels[rows], templates.assignment, rules)
