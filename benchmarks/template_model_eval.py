@@ -27,7 +27,7 @@ import json
 import numpy as np
 
 from ecgtk.benchmarks.stacking_eval import NON_VENTRICULAR, VENTRICULAR
-from ecgtk.benchmarks.stacking_features import cluster_medians, logit_of
+from ecgtk.benchmarks.stacking_features import beat_context, logit_of
 from ecgtk.benchmarks.validation_eval import (
     cv_parser,
     labels_of,
@@ -40,9 +40,6 @@ from ecgtk.scoring import match_beats, score_many, score_record
 from ecgtk.validation import (
     ValidationRules,
     blend_with_template,
-    dominant_normal_shape,
-    rr_ratio,
-    similarity_to,
     vote_by_template,
 )
 
@@ -68,20 +65,13 @@ def template_rows(f: dict, thresholds: dict, template_seed: int = 0) -> dict:
     p_decide = blend_with_template(f["p_ventricular"][rows],
                                    np.stack([g.assignment for g in groupings]), 0.0)
     t_logit = logit_of(np.array([thresholds[f["fold"]]["ventricular"]]))[0]
-    samples, morphology = f["samples"][rows], f["morphology"][rows]
-    ratio = rr_ratio(samples, rules.rr_neighbours)
-    next_ratio = np.r_[ratio[1:], 1.0]
-    shape = dominant_normal_shape(morphology, ratio >= rules.on_time_rr_ratio)
-    if shape is None:
-        shape = dominant_normal_shape(morphology, np.ones(len(rows), dtype=bool))
-    per_beat = np.stack([np.log(np.clip(ratio, 0.2, 5.0)), np.log(np.clip(next_ratio, 0.2, 5.0)),
-                         similarity_to(shape, morphology)], axis=1) if len(rows) else \
-        np.empty((0, 3))
+    samples = f["samples"][rows]
+    # the template's medians of log RR ratios and similarity, and its log share
+    shape_and_rhythm = beat_context(samples, f["morphology"][rows], f["amplitude"][rows],
+                                    assignment).cluster_columns
     dominant = logit_of(np.array([p_decide[assignment == 0].mean() if len(rows) else 0.0]))[0]
-    share = np.bincount(assignment) / max(len(rows), 1) if len(rows) else np.ones(1)
     x = np.column_stack([logit_of(p_decide) - t_logit, np.full(len(rows), dominant - t_logit),
-                         cluster_medians(per_beat, assignment) if len(rows) else per_beat,
-                         np.log(share[assignment])])
+                         shape_and_rhythm])
     reference = f["reference"]
     ref_index, cand_index = match_beats(reference.samples, samples, int(round(0.15 * reference.fs)))
     symbols = np.asarray(reference.symbols)[ref_index]
