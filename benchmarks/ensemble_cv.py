@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--monitor", choices=("val_loss", "val_ap"), default=None,
                         help="what early stopping of the new members watches on the validation "
                              "patients: loss or average precision of V (default: model 2's, "
-                             "val_loss)")
+                             "val_ap since 0.2.4)")
     args = parser.parse_args(argv)
     from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow

@@ -44,7 +44,7 @@ from ecgtk.export.dataset import (
 
 __all__ = ["ENSEMBLE_MEMBERS", "main", "reproduce", "train_final"]
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 #: Validation patients of the shipped models (early stopping, threshold). Chosen by hand so
 #: that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in training,
 #: while validation still has ventricular beats (106, 116, 201), supraventricular beats (220)

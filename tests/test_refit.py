@@ -57,6 +57,17 @@ def test_best_epochs_is_the_validated_best_and_needs_one_phase(validated):
         best_epochs({"phases": [{"best_epoch": 2}, {"best_epoch": 1}]})  # a fine-tuning
 
 
+def test_model_2_stops_early_on_average_precision_by_default(validated):
+    """Since 0.2.4 model 2's validated run (and so its refit's length) follows the validation
+    patients' average precision of V, not their loss."""
+    phase = validated["phases"][0]
+    assert validated["settings"]["monitor"] is None  # the default, resolved per model
+    assert phase["monitor"] == "val_ap"
+    assert len(phase["val_ap"]) == phase["epochs_run"] >= 1
+    assert phase["best_epoch"] == int(np.argmax(phase["val_ap"])) + 1
+    assert best_epochs(validated) == phase["best_epoch"]
+
+
 def test_refit_trains_on_every_record_and_keeps_the_threshold(validated, tmp_path):
     both = WindowSet.concat([_context_windows(256, "a", 0), _context_windows(64, "b", 1)])
     # as if the validated run had been best at epoch 4, at a learning rate a tiny model likes
