@@ -48,10 +48,32 @@ NON_VENTRICULAR = set("NLRejAaJS")
 THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.05), 2)
 
 
+def v_targets(reference, samples: np.ndarray) -> np.ndarray:
+    """Each candidate's (``samples``) target against the ``reference`` annotations (matched
+    within 150 ms): 1 a V/E beat, 0 another beat class, -1 unmatched or not counted (F, Q,
+    paced)."""
+    from ecgtk.scoring import match_beats
+
+    ref_index, cand_index = match_beats(reference.samples, samples,
+                                        int(round(0.15 * reference.fs)))
+    target = np.full(len(samples), -1, dtype=np.int8)
+    symbols = np.asarray(reference.symbols)[ref_index]
+    target[cand_index[np.isin(symbols, list(VENTRICULAR))]] = 1
+    target[cand_index[np.isin(symbols, list(NON_VENTRICULAR))]] = 0
+    return target
+
+
+def best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The one of :data:`THRESHOLDS` at which ``p >= threshold`` has the best F1 for ``y == 1``
+    (the first on ties)."""
+    f1 = [2 * ((p >= t) & (y == 1)).sum() / max((p >= t).sum() + (y == 1).sum(), 1)
+          for t in THRESHOLDS]
+    return float(THRESHOLDS[int(np.argmax(f1))])
+
+
 def record_rows(data: list[Path], record: str, npz: Path, thresholds: dict) -> dict:
     """One held-out record replayed through the pipeline up to the context features."""
     from ecgtk.benchmarks.validation_eval import record_features
-    from ecgtk.scoring import match_beats
     from ecgtk.templates import cluster_beats
     from ecgtk.validation import ValidationRules
 
@@ -63,13 +85,7 @@ def record_rows(data: list[Path], record: str, npz: Path, thresholds: dict) -> d
     context = beat_context(f["samples"][beats], f["morphology"][beats], f["amplitude"][beats],
                            templates.assignment)
     p_model = np.nan_to_num(f["p_ventricular"][beats], nan=0.0)
-    reference = f["reference"]
-    ref_index, cand_index = match_beats(reference.samples, f["samples"],
-                                        int(round(0.15 * reference.fs)))
-    target = np.full(len(f["samples"]), -1, dtype=np.int8)
-    symbols = np.asarray(reference.symbols)[ref_index]
-    target[cand_index[np.isin(symbols, list(VENTRICULAR))]] = 1
-    target[cand_index[np.isin(symbols, list(NON_VENTRICULAR))]] = 0
+    target = v_targets(f["reference"], f["samples"])
     return {**f, "is_beat": is_beat, "beats": beats, "context": context, "p_model": p_model,
             "features": context_features(context, p_model), "target": target[beats],
             "thresholds": thresholds}
@@ -89,11 +105,8 @@ def fit(rows: list[dict], fitted_on: str) -> ContextModel:
                                                           sample_weight=weight)
     unfitted = ContextModel(tuple(model.coef_[0]), float(model.intercept_[0]), tuple(mean),
                             tuple(scale), 0.5, FEATURES, fitted_on)
-    p = unfitted.probability(x)
-    f1 = [2 * ((p >= t) & (y == 1)).sum() / max((p >= t).sum() + (y == 1).sum(), 1)
-          for t in THRESHOLDS]
     return ContextModel(unfitted.weights, unfitted.intercept, unfitted.mean, unfitted.scale,
-                        float(THRESHOLDS[int(np.argmax(f1))]), FEATURES, fitted_on)
+                        best_f1_threshold(unfitted.probability(x), y), FEATURES, fitted_on)
 
 
 def labels_of(row: dict, p_ventricular: np.ndarray, threshold: float) -> np.ndarray:

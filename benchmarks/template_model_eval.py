@@ -26,7 +26,7 @@ import json
 
 import numpy as np
 
-from ecgtk.benchmarks.stacking_eval import NON_VENTRICULAR, VENTRICULAR
+from ecgtk.benchmarks.stacking_eval import best_f1_threshold, v_targets
 from ecgtk.benchmarks.stacking_features import beat_context, logit_of
 from ecgtk.benchmarks.validation_eval import (
     cv_parser,
@@ -36,7 +36,7 @@ from ecgtk.benchmarks.validation_eval import (
     templates_of,
     veb_f1,
 )
-from ecgtk.scoring import match_beats, score_many, score_record
+from ecgtk.scoring import score_many, score_record
 from ecgtk.validation import (
     ValidationRules,
     blend_with_template,
@@ -46,8 +46,6 @@ from ecgtk.validation import (
 FEATURES = ("template_logit_over_threshold", "dominant_logit_over_threshold",
             "template_log_rr_prev_ratio", "template_log_rr_next_ratio",
             "template_similarity", "template_log_share")
-#: Candidate thresholds of the regression's probability (chosen on the training folds).
-THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.05), 2)
 #: The shipped rules without rule 6 (the learned call replaces the threshold and rule 6).
 WITHOUT_RULE_6 = ValidationRules(early_template_rr_ratio=None)
 
@@ -72,14 +70,8 @@ def template_rows(f: dict, thresholds: dict, template_seed: int = 0) -> dict:
     dominant = logit_of(np.array([p_decide[assignment == 0].mean() if len(rows) else 0.0]))[0]
     x = np.column_stack([logit_of(p_decide) - t_logit, np.full(len(rows), dominant - t_logit),
                          shape_and_rhythm])
-    reference = f["reference"]
-    ref_index, cand_index = match_beats(reference.samples, samples, int(round(0.15 * reference.fs)))
-    symbols = np.asarray(reference.symbols)[ref_index]
-    target = np.full(len(rows), -1, dtype=np.int8)
-    target[cand_index[np.isin(symbols, list(VENTRICULAR))]] = 1
-    target[cand_index[np.isin(symbols, list(NON_VENTRICULAR))]] = 0
     return {"base": base, "rows": rows, "assignment": assignment, "x": x.astype(np.float64),
-            "target": target}
+            "target": v_targets(f["reference"], samples)}
 
 
 def fit(tables: list[dict]):
@@ -96,10 +88,7 @@ def fit(tables: list[dict]):
                                      1.0 / (t["target"] >= 0).sum()) for t in labelled])
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
     model.fit(x, y, logisticregression__sample_weight=weight * len(y) / weight.sum())
-    p = model.predict_proba(x)[:, 1]
-    f1 = [2 * ((p >= c) & (y == 1)).sum() / max((p >= c).sum() + (y == 1).sum(), 1)
-          for c in THRESHOLDS]
-    return model, float(THRESHOLDS[int(np.argmax(f1))])
+    return model, best_f1_threshold(model.predict_proba(x)[:, 1], y)
 
 
 def learned_labels(table: dict, model, cut: float) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 
 import ecgtk.benchmarks.template_model_eval as tm
 import ecgtk.benchmarks.validation_eval as ve
+from ecgtk.benchmarks.stacking_eval import THRESHOLDS
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_fitted_on_one_fold_the_template_probability_counts_for_v(folds):
     tables = [tm.template_rows(f, thresholds) for f in features]
     model, cut = tm.fit(tables[:1])
     assert model[-1].coef_[0][0] > 0
-    assert cut in tm.THRESHOLDS
+    assert cut in THRESHOLDS
 
 
 def test_main_reports_the_three_decisions_per_seed_set(fake_cv_run, data_dir, tmp_path):
