@@ -87,6 +87,7 @@ def link_combination(members: Sequence[Member], folds: Sequence[str], ensemble: 
 
 
 def combination_name(seeds: Sequence[int]) -> str:
+    """The folder name of a combination of member seeds: ``seeds_0_2``."""
     return "seeds_" + "_".join(str(s) for s in seeds)
 
 
@@ -97,7 +98,8 @@ def run_module(module: str, *args: object) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def score_combination(members: Sequence[Member], folds: Sequence[str], args) -> dict:
+def score_combination(members: Sequence[Member], folds: Sequence[str],
+                      args: argparse.Namespace) -> dict:
     """Assemble, threshold, call and score one combination; returns its summary line."""
     seeds = [m.seed for m in members]
     name = combination_name(seeds)
