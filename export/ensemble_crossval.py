@@ -5,7 +5,7 @@ trained again on the same records with each of the given seeds (same data, setti
 validation split; only the seed of the weights, dropout and augmentation order differs). The
 held-out records' model-2 probabilities of the run's own model 2 (member 0) and of the new
 members are averaged, the decision threshold is chosen again on the validation split's averaged
-probabilities (the rule of :func:`ecgtk.export.train.choose_threshold`), and the result is
+probabilities (the rule of :func:`ecgtk.export.thresholds.choose_threshold`), and the result is
 written as a run of its own: ``OUT/fold<i>/probs_<record>.npz``, ``fold.json``, the members as
 ``ventricular.keras``, ``ventricular_1.keras``, ... (:mod:`ecgtk.export.ensemble`) and
 ``OUT/crossval.json``; model 1's calls are the run's. So calibration

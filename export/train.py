@@ -15,7 +15,8 @@ convolutional trunk (:func:`ecgtk.export.architecture.trunk_layers`) frozen, the
 a low learning rate.
 
 After fitting, the decision threshold is chosen on the validation records only
-(:func:`choose_threshold`) and written with the training facts to ``<kind>.train.json``.
+(:func:`ecgtk.export.thresholds.choose_threshold`) and written with the training facts to
+``<kind>.train.json``.
 
 TensorFlow is imported inside functions: importing this module is cheap and has no side effects.
 """
@@ -23,7 +24,6 @@ TensorFlow is imported inside functions: importing this module is cheap and has 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -38,6 +38,7 @@ from ecgtk.export.dataset import (
     WindowSet,
     build_windows,
 )
+from ecgtk.export.thresholds import choose_threshold
 from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, leads_of_context_input
 
 __all__ = [
@@ -146,39 +147,6 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     if callable(model) and not hasattr(model, "predict"):
         return np.asarray(model(x), np.float32)
     return model.predict(x, batch_size=batch_size, verbose=0)[:, 1].astype(np.float32)
-
-
-def choose_threshold(kind: str, p: np.ndarray, ws: WindowSet) -> dict:
-    """Decision threshold on validation windows ``ws`` (their class-1 probabilities ``p``).
-
-    - ``ventricular``: the threshold in 0.3 ... 0.8 that maximises the validation F1 of V
-      (ties: the one closest to 0.5; the range is narrow because a validation split of a few
-      patients is a noisy guide);
-    - ``beat``: 0.5, lowered when needed so that at most 0.1 % of the validation beats at SNR
-      >= 6 dB (and clean) are rejected -- rejecting a real beat costs more than passing an
-      artefact, which the morphology checks downstream may still catch.
-    """
-    y = ws.y.astype(bool)
-    if kind == "ventricular":
-        best = (-1.0, 0.5)
-        for t in np.round(np.arange(0.3, 0.801, 0.05), 2):
-            pred = p >= t
-            tp, fp, fn = (pred & y).sum(), (pred & ~y).sum(), (~pred & y).sum()
-            f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-            if f1 > best[0] + 1e-12 or (abs(f1 - best[0]) <= 1e-12
-                                        and abs(t - 0.5) < abs(best[1] - 0.5)):
-                best = (float(f1), float(t))
-        return {"threshold": best[1], "rule": "max validation F1 (V)", "val_f1": best[0]}
-    easy = y & ~(ws.snr_db < 6)  # NaN (clean) compares False
-    t = 0.5
-    if easy.any():
-        q = float(np.quantile(p[easy], 0.001))
-        t = min(0.5, max(0.02, math.floor(q * 100) / 100))
-    pred = p >= t
-    return {"threshold": t,
-            "rule": "0.5, lowered so <= 0.1% of validation beats (clean, SNR >= 6 dB) rejected",
-            "val_beat_recall": float(pred[y].mean()) if y.any() else None,
-            "val_artefact_rejected": float((~pred[~y]).mean()) if (~y).any() else None}
 
 
 def new_model(kind: str, channels: int, settings: TrainSettings):
