@@ -42,11 +42,12 @@ def choose_threshold(kind: str, p: np.ndarray, ws: WindowSet) -> dict:
     if kind == "ventricular":
         n_v = int(y.sum())
         if n_v < MIN_VALIDATION_V_BEATS:
-            records = ", ".join(sorted(set(np.asarray(ws.record).tolist())))
+            records = ", ".join(sorted(set(ws.record.tolist())))
             warnings.warn(
                 f"the validation patients ({records}) hold {n_v} V beats, fewer than "
                 f"{MIN_VALIDATION_V_BEATS}: model 2's decision threshold chosen on them is "
-                "a poor guide; choose validation records with more V beats (--val-records)",
+                "a poor guide; choose validation records with more V beats "
+                "(ecgtk train --val-records)",
                 ValidationWarning, stacklevel=2)
         best = (-1.0, 0.5)
         for t in np.round(np.arange(0.3, 0.801, 0.05), 2):
