@@ -49,8 +49,8 @@ VOTE_GRID = {"template_normal_below": [None, 0.2, 0.3],
 BEATS_ALONE = {"template_normal_below": None, "template_ventricular_above": None,
                "early_template_rr_ratio": None,
                "beat_probability_weight": 1.0}
-RULE_NAMES = ("small", "early_template", "like_normal", "on_time", "unlike_normal",
-              "template_vote")
+RULE_NAMES = ("small", "early_template", "distinct_template", "like_normal", "on_time",
+              "unlike_normal", "template_vote")
 
 
 def record_features(data: list[Path], record: str, npz: Path) -> dict:

@@ -17,8 +17,8 @@ from ecgtk.export.records import (
     NSTDB_RECORDS,
     patient_of,
     records_of_patients,
-    split_validation,
 )
+from ecgtk.export.thresholds import validation_split
 from ecgtk.inputs import (
     CONTEXT_KIND,
     channel_names,
@@ -173,7 +173,7 @@ def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | 
         val = records_of_patients(records, {patient_of(r) for r in val_records})
         train = [r for r in records if r not in val]
     else:
-        train, val = split_validation(records, 0.2, seed=0)
+        train, val = validation_split(data_dirs, records, seed=0)
     if not train:
         raise ValueError("no training records left after taking the validation records")
     path = train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)

@@ -38,9 +38,9 @@ from ecgtk.export.dataset import (
     load_record,
     patient_of,
     records_of_patients,
-    split_validation,
     to_record_rate,
 )
+from ecgtk.export.thresholds import validation_split
 from ecgtk.inputs import (
     BEAT_WINDOW,
     MODEL_RATE_HZ,
@@ -172,7 +172,7 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     fold_dir.mkdir(parents=True, exist_ok=True)
     epochs = epochs or {}
     settings = settings or {}
-    train, val = split_validation(train_records, 0.2, seed=seed)
+    train, val = validation_split(data_dirs, train_records, seed=seed)
     train_p = {patient_of(r) for r in train}
     val_p = {patient_of(r) for r in val}
     extra = list(NSTDB_RECORDS) if nstdb else []

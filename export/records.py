@@ -8,7 +8,7 @@ builders of :mod:`ecgtk.export.dataset` and the experiments start here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,15 +196,45 @@ def kfold_by_patient(records: Iterable[str], k: int, seed: int = 0) -> list[tupl
     return out
 
 
-def split_validation(records: Iterable[str], fraction: float = 0.2,
-                     seed: int = 0) -> tuple[list[str], list[str]]:
-    """``(train, validation)`` records, about ``fraction`` of the patients in validation."""
+def split_validation(records: Iterable[str], fraction: float = 0.2, seed: int = 0, *,
+                     positives: Mapping[str, int] | None = None, min_positives: int = 0,
+                     tries: int = 100) -> tuple[list[str], list[str]]:
+    """``(train, validation)`` records, about ``fraction`` of the patients in validation.
+
+    ``positives`` (beats of the class a threshold is chosen for, per record; e.g. from
+    :func:`count_ventricular_beats`) with ``min_positives``: the seeded draw is repeated, with
+    the same generator, until the validation patients hold at least ``min_positives`` of them
+    (after ``tries`` draws, the draw that holds most). A first draw that holds enough is kept,
+    so such splits are the plain seeded draw. Records missing from ``positives`` count 0.
+    """
     records = list(records)
     patients = sorted({patient_of(r) for r in records})
     n_val = max(1, int(round(fraction * len(patients))))
     if n_val >= len(patients):
         raise ValueError("need at least two patients to split")
+    if tries < 1:
+        raise ValueError(f"tries must be >= 1, got {tries}")
     rng = np.random.default_rng(seed)
-    val_patients = set(rng.choice(patients, n_val, replace=False).tolist())
-    val = records_of_patients(records, val_patients)
+    best: tuple[int, list[str]] | None = None
+    for _ in range(tries if positives is not None else 1):
+        val_patients = set(rng.choice(patients, n_val, replace=False).tolist())
+        val = records_of_patients(records, val_patients)
+        held = sum(int(positives.get(r, 0)) for r in val) if positives is not None else 0
+        if best is None or held > best[0]:
+            best = (held, val)
+        if held >= min_positives:
+            break
+    val = best[1]
     return [r for r in records if r not in val], val
+
+
+def count_ventricular_beats(data_dirs: Sequence[str | Path] | str | Path,
+                            records: Iterable[str]) -> dict[str, int]:
+    """Annotated ventricular beats (:data:`VENTRICULAR_SYMBOLS`) of each of ``records``
+    from their WFDB ``.atr`` files (FileNotFoundError or EvaluationError naming a record whose
+    annotations are missing or unreadable)."""
+    counts = {}
+    for record in records:
+        reference = load_reference(find_record(data_dirs, record))
+        counts[record] = int(np.isin(reference.symbols, VENTRICULAR_SYMBOLS).sum())
+    return counts

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
+from ecgtk.export.records import count_ventricular_beats, split_validation
 from ecgtk.export.windowset import WindowSet
 
-__all__ = ["MIN_VALIDATION_V_BEATS", "ValidationWarning", "choose_threshold"]
+__all__ = ["MIN_VALIDATION_V_BEATS", "ValidationWarning", "choose_threshold", "validation_split"]
 
 #: Model 2's threshold is chosen on fewer V beats than this -> :class:`ValidationWarning`.
 #: A round number, not a tuned one: in an 8-fold cross-validation (README, "Eight folds"), a
@@ -25,6 +28,18 @@ MIN_VALIDATION_V_BEATS = 200
 
 class ValidationWarning(UserWarning):
     """The validation patients are too few a guide for the decision threshold."""
+
+
+def validation_split(data_dirs: Sequence[str | Path] | str | Path, records: Iterable[str],
+                     seed: int = 0, fraction: float = 0.2) -> tuple[list[str], list[str]]:
+    """``(train, validation)`` records for a training run: about ``fraction`` of the patients,
+    drawn with ``seed`` (:func:`~ecgtk.export.records.split_validation`) and drawn again while
+    they hold fewer than :data:`MIN_VALIDATION_V_BEATS` annotated V beats, since model 2's
+    threshold is chosen on them. A first draw that holds enough is kept as it is."""
+    records = list(records)
+    return split_validation(records, fraction, seed,
+                            positives=count_ventricular_beats(data_dirs, records),
+                            min_positives=MIN_VALIDATION_V_BEATS)
 
 
 def choose_threshold(kind: str, p: np.ndarray, ws: WindowSet) -> dict:

@@ -39,9 +39,9 @@ from ecgtk.export.dataset import (
     find_record,
     kfold_by_patient,
     load_record,
-    split_validation,
     to_record_rate,
 )
+from ecgtk.export.thresholds import validation_split
 from ecgtk.inputs import (
     MODEL_RATE_HZ,
     VENTRICULAR_WINDOW,
@@ -106,7 +106,7 @@ def transfer_experiment(data_dirs: Sequence[str | Path], out_dir: str | Path, *,
     t0 = time.time()
 
     # (a) pre-train on A
-    tr_a, va_a = split_validation(half_a, 0.2, seed=seed)
+    tr_a, va_a = validation_split(data_dirs, half_a, seed=seed)
     pre_path, pre_info = train_windows(
         "ventricular", build_windows("ventricular", data_dirs, tr_a),
         build_windows("ventricular", data_dirs, va_a), out_dir / "pretrained",

@@ -106,6 +106,20 @@ def test_an_early_template_below_the_threshold_is_ventricular(calls_and_samples)
     assert not (off.labels == "V").any() and off.changed["early_template"] == 0
 
 
+def test_a_distinct_template_just_below_the_threshold_is_ventricular(calls_and_samples):
+    """Rule 7 in the decision: beats 20 and 40 (their own template) at p 0.5 against a
+    threshold of 0.75 (logit 1.1 -> 0), the normal beats at 0.001 (logit -6.9): V whatever
+    their timing once the rule is on, counted apart from rule 6 (whose floor, 0.3, is off)."""
+    samples, calls = calls_and_samples
+    calls.p_ventricular[:] = np.where(np.isin(np.arange(len(samples)), [20, 40]), 0.5, 0.001)
+    without_6 = ValidationRules(early_template_rr_ratio=None)
+    assert not (decide_labels(samples, calls, 0.75, without_6).labels == "V").any()
+    on = replace(without_6, distinct_template_margin=1.5, distinct_template_gap=5.0)
+    out = decide_labels(samples, calls, 0.75, on)
+    assert set(np.flatnonzero(out.labels == "V")) == {20, 40}
+    assert out.changed["distinct_template"] == 2 and out.changed["early_template"] == 0
+
+
 def test_the_decision_averages_template_runs_and_the_first_gives_the_templates(
         calls_and_samples):
     """The groupings of ``template_starts`` with seeds 0, 1, 2: the decision's template mean

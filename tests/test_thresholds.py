@@ -7,7 +7,13 @@ import warnings
 import numpy as np
 import pytest
 
-from ecgtk.export.thresholds import MIN_VALIDATION_V_BEATS, ValidationWarning, choose_threshold
+from ecgtk.export.records import count_ventricular_beats, split_validation
+from ecgtk.export.thresholds import (
+    MIN_VALIDATION_V_BEATS,
+    ValidationWarning,
+    choose_threshold,
+    validation_split,
+)
 from ecgtk.export.windowset import WindowSet
 
 
@@ -59,3 +65,52 @@ def test_beat_threshold_does_not_warn_about_v_beats():
         info = choose_threshold("beat", separable_probabilities(10, 10, 0.9), ws)
     assert info["threshold"] == 0.5
     assert "val_positives" not in info
+
+
+# ---------------------------------------------------------------------------------------------
+# validation patients with enough V beats to choose the threshold on
+
+PATIENTS = tuple(f"p{i:02d}" for i in range(20))
+
+
+def test_split_keeps_a_first_draw_that_holds_enough_positives():
+    plain = split_validation(PATIENTS, 0.2, seed=3)
+    every_record_rich = dict.fromkeys(PATIENTS, 1000)
+    assert split_validation(PATIENTS, 0.2, seed=3, positives=every_record_rich,
+                            min_positives=MIN_VALIDATION_V_BEATS) == plain
+
+
+def test_split_draws_again_until_validation_holds_the_positives():
+    # only p07 holds V beats: the validation must include it, and stay patient-wise and seeded
+    positives = {"p07": 500}
+    plain_train, plain_val = split_validation(PATIENTS, 0.2, seed=0)
+    assert "p07" not in plain_val  # the plain draw misses it, so a redraw is needed
+    train, val = split_validation(PATIENTS, 0.2, seed=0, positives=positives,
+                                  min_positives=MIN_VALIDATION_V_BEATS)
+    assert "p07" in val and len(val) == len(plain_val)
+    assert set(train) | set(val) == set(PATIENTS) and not set(train) & set(val)
+    assert (train, val) == split_validation(PATIENTS, 0.2, seed=0, positives=positives,
+                                            min_positives=MIN_VALIDATION_V_BEATS)
+
+
+def test_split_without_enough_positives_anywhere_takes_the_richest_draw():
+    positives = {"p07": 50, "p11": 40}
+    _, val = split_validation(PATIENTS, 0.2, seed=0, positives=positives,
+                              min_positives=MIN_VALIDATION_V_BEATS)
+    assert {"p07", "p11"} <= set(val)  # 90 is the most any draw of 4 can hold
+    with pytest.raises(ValueError, match="tries"):
+        split_validation(PATIENTS, 0.2, positives=positives, tries=0)
+
+
+def test_ventricular_beats_are_counted_from_the_annotations(data_dir):
+    counts = count_ventricular_beats(data_dir, ["101", "119", "208"])
+    assert counts == {"101": 0, "119": 27, "208": 67}  # V and E of the 2-minute excerpts
+    with pytest.raises(FileNotFoundError, match="999"):
+        count_ventricular_beats(data_dir, ["999"])
+
+
+def test_validation_split_puts_the_v_beats_in_validation(data_dir):
+    # one validation patient of three; none holds 200 V beats, so the richest one: 208 (67)
+    for seed in range(4):
+        _, val = validation_split(data_dir, ["101", "119", "208"], seed=seed, fraction=0.3)
+        assert val == ["208"]

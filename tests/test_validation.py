@@ -4,6 +4,7 @@ import numpy as np
 
 from ecgtk.validation import (
     ValidationRules,
+    distinct_templates,
     dominant_normal_shape,
     early_templates,
     qrs_amplitude,
@@ -200,3 +201,43 @@ def test_the_early_template_rule_can_be_switched_off():
     off = ValidationRules(early_template_rr_ratio=None)
     assert not early_templates(p, assignment, samples, off).any()
     assert early_templates(p[:1], assignment[:1], samples[:1], ValidationRules()).shape == (1,)
+
+
+def distinct_case():
+    """Template 0 (dominant) at p 0.002 (logit -6.2); template 1 at p 0.55, template 2 at 0.45
+    and template 3 at 0.2 (logits 0.2, -0.2, -1.39); a threshold of 0.75 (logit 1.1)."""
+    assignment = np.repeat([0, 1, 2, 3], [40, 5, 5, 5])
+    p = np.repeat([0.002, 0.55, 0.45, 0.2], [40, 5, 5, 5])
+    return p, assignment
+
+
+def test_a_template_just_below_the_threshold_far_above_the_dominant_is_ventricular():
+    p, assignment = distinct_case()
+    rules = ValidationRules(distinct_template_margin=1.5, distinct_template_gap=5.0)
+    got = distinct_templates(p, assignment, 0.75, rules)
+    # templates 1 and 2 lie within 1.5 logits of the threshold; 3 does not (1.1 + 1.39 = 2.5)
+    np.testing.assert_array_equal(got, np.isin(assignment, [1, 2]))
+    # 3 within 3 logits, but only 4.8 above the dominant template
+    wider = ValidationRules(distinct_template_margin=3.0, distinct_template_gap=5.0)
+    np.testing.assert_array_equal(distinct_templates(p, assignment, 0.75, wider),
+                                  np.isin(assignment, [1, 2]))
+    wider_and_closer = ValidationRules(distinct_template_margin=3.0, distinct_template_gap=4.5)
+    assert distinct_templates(p, assignment, 0.75, wider_and_closer)[assignment > 0].all()
+
+
+def test_a_distinct_template_needs_the_dominant_template_far_below_it():
+    p, assignment = distinct_case()
+    p[assignment == 0] = 0.05  # logit -2.9: template 1 is only 3.1 above it, template 2 2.7
+    rules = ValidationRules(distinct_template_margin=1.5, distinct_template_gap=5.0)
+    assert not distinct_templates(p, assignment, 0.75, rules).any()
+    closer = ValidationRules(distinct_template_margin=1.5, distinct_template_gap=3.0)
+    np.testing.assert_array_equal(distinct_templates(p, assignment, 0.75, closer),
+                                  assignment == 1)
+
+
+def test_the_distinct_template_rule_is_off_by_default_and_takes_empty_input():
+    p, assignment = distinct_case()
+    assert ValidationRules().distinct_template_margin is None
+    assert not distinct_templates(p, assignment, 0.75, ValidationRules()).any()
+    rules = ValidationRules(distinct_template_margin=1.0)
+    assert distinct_templates(p[:0], assignment[:0], 0.75, rules).shape == (0,)

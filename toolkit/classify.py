@@ -8,7 +8,8 @@
    beats of one shape share one call), that mean averaged over three groupings (K-means
    seeds; ``ValidationRules.template_starts``), against the model's decision threshold; an
    early template (its beats premature) whose probability stands far above the dominant
-   template's is V below the threshold too (rule 6 of :mod:`ecgtk.validation`).
+   template's is V below the threshold too (rule 6 of :mod:`ecgtk.validation`), as is one
+   just below the threshold and far above the dominant template (rule 7).
 4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
    then the template vote, and each template labelled by the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
@@ -31,6 +32,7 @@ from ecgtk.uncertainty import calibrate, dropout_spread
 from ecgtk.validation import (
     ValidationRules,
     blend_with_template,
+    distinct_templates,
     early_templates,
     qrs_too_small,
     validate_calls,
@@ -99,13 +101,17 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
             rules.beat_probability_weight)
         labels = np.where(~beat, "artefact",
                           np.where(p_decide >= ventricular_threshold, "V", "N")).astype(object)
-        early = np.zeros(len(samples), dtype=bool)
-        early[rows] = (labels[rows] == "N") & early_templates(
-            p_decide[rows], templates.assignment, samples[rows], rules)
-        labels[early] = "V"
+        early, distinct = np.zeros((2, len(samples)), dtype=bool)
+        is_n = labels[rows] == "N"
+        early[rows] = is_n & early_templates(p_decide[rows], templates.assignment,
+                                             samples[rows], rules)
+        distinct[rows] = is_n & ~early[rows] & distinct_templates(
+            p_decide[rows], templates.assignment, ventricular_threshold, rules)
+        labels[early | distinct] = "V"
         labels, changed = validate_calls(labels, p_decide, calls.morphology, calls.amplitude,
                                          rules, samples)  # its rule 1 finds none left
         changed["early_template"] = int(early.sum())
+        changed["distinct_template"] = int(distinct.sum())
         changed["small"] = int(small.sum())
         labels[rows], changed["template_vote"] = vote_by_template(
             labels[rows], templates.assignment, rules)

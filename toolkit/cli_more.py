@@ -190,8 +190,9 @@ def train(
         min=1)] = None,
     val_records: Annotated[list[str] | None, typer.Option(
         help="Records whose patients validate (early stopping, threshold); default: a seeded "
-        "20 % of the patients. For ventricular, give patients with at least 200 V beats "
-        "between them (it warns otherwise).")] = None,
+        "20 % of the patients, drawn again until they hold at least 200 V beats. For "
+        "ventricular, give patients with at least 200 V beats between them (it warns "
+        "otherwise).")] = None,
     refit: Annotated[bool, typer.Option(
         help="Then train it again from scratch on the training and validation records "
         "together, for its best epochs, keeping its threshold (how the shipped model 2 was "
