@@ -9,7 +9,7 @@
    seeds; ``ValidationRules.template_starts``), against the model's decision threshold; an
    early template (its beats premature) whose probability stands far above the dominant
    template's is V below the threshold too (rule 6 of :mod:`ecgtk.validation`), as is one
-   just below the threshold and far above the dominant template (rule 7).
+   just below the threshold and far above the dominant template (rule 7, off by default).
 4. The other rules of :mod:`ecgtk.validation` (a V call shaped like the dominant beat is N),
    then the template vote, and each template labelled by the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
