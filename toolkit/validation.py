@@ -55,6 +55,7 @@ import numpy as np
 
 from ecgtk.kernels.windows import running_median
 from ecgtk.templates import N_START, zscore_rows
+from ecgtk.uncertainty import logit
 
 
 @dataclass(frozen=True)
@@ -245,16 +246,10 @@ def distinct_templates(p_decide: np.ndarray, assignment: np.ndarray, threshold: 
     if rules.distinct_template_margin is None or len(p_decide) == 0:
         return np.zeros(len(p_decide), dtype=bool)
     dominant = assignment == 0
-    dominant_logit = _logit(p_decide[dominant].mean()) if dominant.any() else -np.inf
-    logit = _logit(p_decide)
-    return ((logit >= _logit(threshold) - rules.distinct_template_margin)
-            & (logit >= dominant_logit + rules.distinct_template_gap))
-
-
-def _logit(p: np.ndarray | float) -> np.ndarray:
-    """log(p / (1 - p)), with p clipped to [1e-7, 1 - 1e-7]."""
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
+    dominant_logit = logit(p_decide[dominant].mean()) if dominant.any() else -np.inf
+    beat_logit = logit(p_decide)
+    return ((beat_logit >= logit(threshold) - rules.distinct_template_margin)
+            & (beat_logit >= dominant_logit + rules.distinct_template_gap))
 
 
 def blend_with_template(p: np.ndarray, assignment: np.ndarray, own_weight: float) -> np.ndarray:
