@@ -6,7 +6,8 @@
 Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cross-validation
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
-augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--monitor val_ap``: early
+augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--max-v N``: at
+most N V beats per training patient; ``--monitor val_ap``: early
 stopping on the validation patients' average precision; ``--without-baseline``: the new
 members alone), the probabilities averaged, written as a run of its own. Then
 ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fusion-as-v", action="store_true",
                         help="train the new members with the F (fusion) beats as ventricular "
                              "(default: F left out; the validation windows always leave it out)")
+    parser.add_argument("--max-v", type=int, default=None,
+                        help="train the new members on at most this many V/E beats per "
+                             "patient (default: all; the validation windows keep all)")
     parser.add_argument("--monitor", choices=("val_loss", "val_ap"), default=None,
                         help="what early stopping of the new members watches on the validation "
                              "patients: loss or average precision of V (default: model 2's, "
@@ -55,12 +59,22 @@ def main(argv: list[str] | None = None) -> None:
             arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
             with_baseline=not args.without_baseline,
             augment={"stretch_range": tuple(args.stretch)} if args.stretch else None,
-            windows={"fusion_as_ventricular": True} if args.fusion_as_v else None,
+            windows=_windows_config(args),
             monitor=args.monitor)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:
         print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
+
+
+def _windows_config(args: argparse.Namespace) -> dict | None:
+    """The VentricularConfig fields the options ask for, None for the default windows."""
+    fields: dict = {}
+    if args.fusion_as_v:
+        fields["fusion_as_ventricular"] = True
+    if args.max_v is not None:
+        fields["max_ventricular"] = args.max_v
+    return fields or None
 
 
 if __name__ == "__main__":

@@ -249,6 +249,10 @@ class VentricularConfig:
     """Model-2 set per record: all V/E and S-class beats, N-class beats subsampled."""
 
     max_normal: int = 500
+    #: at most this many V/E beats per record (a random draw), so that the few patients who
+    #: hold most of the V beats (208, 106, 223, 119, 203) do not make up most of what model 2
+    #: learns V is; None keeps them all
+    max_ventricular: int | None = None
     #: F beats (fusions of a ventricular and a normal beat, which EC57 does not count against
     #: V calls) as ventricular too, so that their templates lean to V; off: left out
     fusion_as_ventricular: bool = False
@@ -269,7 +273,10 @@ def build_ventricular_record(rd: RecordData, seed: int,
     n_idx = np.flatnonzero(is_n & inside)
     if len(n_idx) > cfg.max_normal:
         n_idx = np.sort(rng.choice(n_idx, cfg.max_normal, replace=False))
-    keep = np.sort(np.concatenate([np.flatnonzero((is_v | is_s) & inside), n_idx]))
+    v_idx = np.flatnonzero(is_v & inside)
+    if cfg.max_ventricular is not None and len(v_idx) > cfg.max_ventricular:
+        v_idx = np.sort(rng.choice(v_idx, cfg.max_ventricular, replace=False))
+    keep = np.sort(np.concatenate([v_idx, np.flatnonzero(is_s & ~is_v & inside), n_idx]))
     ri, ti = match_beats(rd.samples, cands, match_tolerance(rd.fs))
     snapped = rd.samples.copy()
     snapped[ri] = cands[ti]

@@ -212,6 +212,21 @@ def test_ventricular_builder_can_train_fusion_beats_as_ventricular(data_dir):
     np.testing.assert_array_equal(fused.x[~is_f], plain.x)
 
 
+def test_ventricular_builder_can_cap_v_beats_per_record(data_dir):
+    """``max_ventricular`` keeps a random subset of a record's V beats and changes nothing else:
+    the same non-V windows, the same normal beats drawn; a cap above the count keeps them all."""
+    rd = ds.load_record(data_dir, "208")
+    plain = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(max_normal=40))
+    capped = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(
+        max_normal=40, max_ventricular=10))
+    assert (plain.y == 1).sum() > 10 and (capped.y == 1).sum() == 10
+    assert np.isin(capped.sample[capped.y == 1], plain.sample[plain.y == 1]).all()
+    np.testing.assert_array_equal(capped.sample[capped.y == 0], plain.sample[plain.y == 0])
+    roomy = ds.build_ventricular_record(rd, seed=0, config=ds.VentricularConfig(
+        max_normal=40, max_ventricular=10**6))
+    np.testing.assert_array_equal(roomy.sample, plain.sample)
+
+
 def test_snap_to_candidates():
     beats = np.array([100, 500, 900])
     cands = np.array([104, 560, 2000])
