@@ -7,7 +7,8 @@ Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cros
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
 augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--max-v N``: at
-most N V beats per training patient; ``--monitor val_ap``: early
+most N V beats per training patient, 0 for all of them (default: the shipped recipe's 200);
+``--monitor val_ap``: early
 stopping on the validation patients' average precision; ``--without-baseline``: the new
 members alone), the probabilities averaged, written as a run of its own. Then
 ``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` scores it through the pipeline's
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
                              "(default: F left out; the validation windows always leave it out)")
     parser.add_argument("--max-v", type=int, default=None,
                         help="train the new members on at most this many V/E beats per "
-                             "patient (default: all; the validation windows keep all)")
+                             "patient, 0 for all of them (default: the shipped recipe's, "
+                             "TRAINING_WINDOWS, 200 since 0.2.5; the validation windows keep "
+                             "all)")
     parser.add_argument("--monitor", choices=("val_loss", "val_ap"), default=None,
                         help="what early stopping of the new members watches on the validation "
                              "patients: loss or average precision of V (default: model 2's, "
@@ -68,12 +71,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _windows_config(args: argparse.Namespace) -> dict | None:
-    """The VentricularConfig fields the options ask for, None for the default windows."""
+    """The VentricularConfig fields the options ask for over the shipped training windows'
+    (TRAINING_WINDOWS), None for those windows."""
     fields: dict = {}
     if args.fusion_as_v:
         fields["fusion_as_ventricular"] = True
     if args.max_v is not None:
-        fields["max_ventricular"] = args.max_v
+        fields["max_ventricular"] = args.max_v or None  # 0: every V beat
     return fields or None
 
 

@@ -105,7 +105,7 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
     n_leads = leads_of_context_input(channels) if context else channels
     windows = sample_windows(length // 2, length - length // 2, n_leads, context=context)
     metadata = {
-        "model_name": kind, "model_version": MODEL_VERSION, "task": DESCRIPTIONS[kind],
+        "model_name": kind, "model_version": MODEL_VERSION[kind], "task": DESCRIPTIONS[kind],
         "rate_hz": 360, "window_before": length // 2, "window_after": length - length // 2,
         "classes": list(CLASSES[kind]),
         "input_leads": channel_names([f"lead {i + 1}" for i in range(n_leads)], context),
@@ -179,9 +179,9 @@ def train_command(kind: str, data_dirs: list[Path], out_dir: Path, init: Path | 
     path = train_model(kind, train, val, data_dirs, out_dir, init=init, epochs=epochs, seed=0)
     if not refit:
         return path
-    from ecgtk.export.dataset import build_windows
+    from ecgtk.export.dataset import build_training_windows
     from ecgtk.export.refit import refit_windows
 
     _, validated = trained_before(Path(out_dir), kind)
-    windows = build_windows(kind, data_dirs, train + val)
+    windows = build_training_windows(kind, data_dirs, train + val)
     return refit_windows(kind, windows, Path(out_dir) / "refit", validated)[0]

@@ -161,7 +161,7 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
              nstdb: bool = True) -> dict:
     """Train both models on ``train_records`` and score ``test_records``; returns the fold's
     result (also written to ``out_dir/fold<i>/fold.json``)."""
-    from ecgtk.export.dataset import build_windows
+    from ecgtk.export.dataset import build_training_windows, build_windows, training_window_fields
     from ecgtk.export.train import TrainSettings, train_windows, trained_before
     from ecgtk.scoring import load_reference
 
@@ -180,11 +180,12 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     for kind in ("beat", "ventricular"):
         recs_tr = train + (records_of_patients(extra, train_p) if kind == "beat" else [])
         recs_va = val + (records_of_patients(extra, val_p) if kind == "beat" else [])
-        tr = build_windows(kind, data_dirs, recs_tr)
+        tr = build_training_windows(kind, data_dirs, recs_tr)
         va = build_windows(kind, data_dirs, recs_va)
         s = settings.get(kind) or TrainSettings(verbose=2)
         _, infos[kind] = trained_before(fold_dir, kind) or train_windows(
-            kind, tr, va, fold_dir, epochs=epochs.get(kind), seed=seed, settings=s)
+            kind, tr, va, fold_dir, epochs=epochs.get(kind), seed=seed, settings=s,
+            extra_info={"windows": training_window_fields(kind)})
     models = PipelineModels(
         _load(fold_dir / "beat.keras"), _load(fold_dir / "ventricular.keras"),
         infos["beat"]["threshold"]["threshold"], infos["ventricular"]["threshold"]["threshold"],

@@ -64,15 +64,21 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
                   monitor: str | None = None) -> dict:
     """Train the extra members of one fold (``arch``: build_model arguments over the default
     architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation;
-    ``windows``: VentricularConfig fields of their training windows, the validation windows
-    staying the default ones the threshold is chosen on; ``monitor``: the early-stopping
+    ``windows``: VentricularConfig fields of their training windows over the shipped
+    recipe's (:data:`ecgtk.export.dataset.TRAINING_WINDOWS`), the validation windows keeping
+    every beat for the threshold; ``monitor``: the early-stopping
     quantity, None for model 2's default) and write the averaged run; returns
     its fold.json. ``with_baseline``: the baseline's model 2 is member 0 (else the members are
     the new trainings alone)."""
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
-    from ecgtk.export.dataset import VentricularConfig, build_windows, load_record
+    from ecgtk.export.dataset import (
+        build_training_windows,
+        build_windows,
+        load_record,
+        training_window_fields,
+    )
     from ecgtk.export.ensemble import member_path
     from ecgtk.export.train import (
         DEFAULT_AUGMENT,
@@ -87,8 +93,9 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     if done.is_file():
         return json.loads(done.read_text())
     meta = json.loads((fold_dir / "fold.json").read_text())
-    train = build_windows("ventricular", data_dirs, meta["train_records"],
-                          ventricular_config=VentricularConfig(**(windows or {})))
+    fields = training_window_fields("ventricular", windows)
+    train = build_training_windows("ventricular", data_dirs, meta["train_records"],
+                                   windows=windows)
     val = build_windows("ventricular", data_dirs, meta["val_records"])
     first = out_dir / "ventricular.keras"
     members = []
@@ -102,7 +109,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
         member_dir = out_dir / f"seed{seed}"
         path, _ = trained_before(member_dir, "ventricular") or train_windows(
             "ventricular", train, val, member_dir, seed=seed, settings=settings,
-            extra_info={"windows": dict(windows or {})})
+            extra_info={"windows": fields})
         shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
         members.append(keras.models.load_model(str(path)))
     x_val = val.context_inputs(2)
@@ -123,7 +130,7 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
                            "arch": arch or {}, "augment": augment or {},
-                           "windows": windows or {}, "monitor": monitor,
+                           "windows": fields, "monitor": monitor,
                            "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result

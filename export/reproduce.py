@@ -37,14 +37,18 @@ from ecgtk.export.card_notes import DESCRIPTIONS, NOTES, TRAINING_DATA
 from ecgtk.export.dataset import (
     ALL_RECORDS,
     NSTDB_RECORDS,
+    build_training_windows,
     build_windows,
     patient_of,
     records_of_patients,
+    training_window_fields,
 )
 
 __all__ = ["ENSEMBLE_MEMBERS", "main", "reproduce", "train_final"]
 
-MODEL_VERSION = "1.1.0"
+#: Version of each shipped model (ONNX metadata, card): model 2's 1.2.0 (0.2.5) is trained on at
+#: most 200 V beats per patient (ecgtk.export.dataset.TRAINING_WINDOWS).
+MODEL_VERSION = {"beat": "1.1.0", "ventricular": "1.2.0"}
 #: Validation patients of the shipped models (early stopping, threshold). Chosen by hand so
 #: that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in training,
 #: while validation still has ventricular beats (106, 116, 201), supraventricular beats (220)
@@ -126,6 +130,12 @@ def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
             "(python -m ecgtk.benchmarks.ensemble_cv).")
 
 
+def _windows_phrase(fields: dict | None) -> str:
+    """How model 2's pre-training windows were drawn, for the card ('' for every V beat)."""
+    cap = (fields or {}).get("max_ventricular")
+    return f" (at most {cap} V beats per patient)" if cap else ""
+
+
 #: Models whose shipped members are refitted on every patient (:mod:`ecgtk.export.refit`)
 #: after their validated training chose the epochs and the threshold.
 REFIT_KINDS = ("ventricular",)
@@ -156,14 +166,15 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
     if kind == "beat":
         train = train + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in train})
         val = val + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in val})
-    tr = build_windows(kind, data_dirs, train)
+    tr = build_training_windows(kind, data_dirs, train)
     va = build_windows(kind, data_dirs, val)
     trained = []
     for member in range(members or ENSEMBLE_MEMBERS[kind]):
         folder = work / ("final" if member == 0 else f"final_{member}")
         trained.append(trained_before(folder, kind) or train_windows(
             kind, tr, va, folder, epochs=epochs, seed=seed + member,
-            settings=TrainSettings(verbose=2)))
+            settings=TrainSettings(verbose=2),
+            extra_info={"windows": training_window_fields(kind)}))
     paths = [path for path, _ in trained]
     info = dict(trained[0][1])
     x_val = model_inputs(kind, va, info["n_leads"], info["context"])
@@ -180,11 +191,11 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
                             "train_seconds": [i["train_seconds"] for _, i in trained]}
         info["threshold"] = choose_threshold(kind, p_val, va)
     if kind in REFIT_KINDS:  # every patient, the validated epochs and threshold
-        from ecgtk.export.dataset import WindowSet
         from ecgtk.export.refit import best_epochs, refit_members
 
         validated = [facts for _, facts in trained]
-        paths = refit_members(kind, WindowSet.concat([tr, va]), validated,
+        every = build_training_windows(kind, data_dirs, train + val)
+        paths = refit_members(kind, every, validated,
                               [work / f"refit_{i}" for i in range(len(validated))])
         info["refit"] = {"records": sorted(set(train) | set(val)),
                          "epochs": [best_epochs(v) for v in validated]}
@@ -287,7 +298,7 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
         n_leads = info["n_leads"]
         metadata = {
             "model_name": kind,
-            "model_version": MODEL_VERSION,
+            "model_version": MODEL_VERSION[kind],
             "task": DESCRIPTIONS[kind],
             "rate_hz": 360,
             "window_before": info["window"][0],
@@ -315,14 +326,17 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
         if "ensemble" in info:
             notes["Ensemble"] = ensemble_notes(info, shipped)
         if kind == "ventricular" and transfer_result:
+            from ecgtk.export.transfer import summary as transfer_summary
             from ecgtk.export.transfer import table
 
             notes["Transfer learning (experiment)"] = (
-                f"Pre-trained on {' '.join(transfer_result['pretrain_records'])}; adapted on "
+                f"Pre-trained on {' '.join(transfer_result['pretrain_records'])}"
+                f"{_windows_phrase(transfer_result.get('pretrain_windows'))}; adapted on "
                 f"the first {transfer_result['adapt_minutes']:g} minutes of "
                 f"{' '.join(transfer_result['adapt_records'])} "
                 f"({transfer_result['adaptation']}); scored on their remaining minutes "
-                "(detector candidates -> model 2, no model 1).\n\n" + table(transfer_result))
+                "(detector candidates -> model 2, no model 1). "
+                + transfer_summary(transfer_result) + "\n\n" + table(transfer_result))
         if kind == "ventricular" and calibration:
             notes["Calibration and uncertainty"] = calibration_notes(calibration)
         md, js = write_card(

@@ -365,15 +365,17 @@ def train_model(kind: str, train_records: Sequence[str], val_records: Sequence[s
     ``init``: a ``.keras`` model to fine-tune (head first with the trunk frozen, then all layers
     at a low learning rate). ``data_seed`` seeds the window sampling (cached per record).
     """
-    from ecgtk.export.dataset import patient_of
+    from ecgtk.export.dataset import build_training_windows, patient_of, training_window_fields
 
     shared = {patient_of(r) for r in train_records} & {patient_of(r) for r in val_records}
     if shared:
         raise ValueError(f"patients {sorted(shared)} are in both training and validation")
-    train = build_windows(kind, data_dirs, train_records, seed=data_seed, cache_dir=cache_dir)
+    train = build_training_windows(kind, data_dirs, train_records, seed=data_seed,
+                                   cache_dir=cache_dir)
     val = build_windows(kind, data_dirs, val_records, seed=data_seed, cache_dir=cache_dir)
     data = {"data_dirs": [str(d) for d in ([data_dirs] if isinstance(data_dirs, (str, Path))
-                                           else data_dirs)]}
+                                           else data_dirs)],
+            "windows": training_window_fields(kind)}
     path, _ = train_windows(kind, train, val, out_dir, init=init, epochs=epochs, seed=seed,
                             settings=settings, extra_info=data)
     return path

@@ -1,7 +1,8 @@
 """Transfer-learning experiment for model 2 (normal vs ventricular).
 
 1. DS1's patients are split in two halves (seeded, patient-wise).
-2. Model 2 is pre-trained on half A (patient-wise validation split inside A).
+2. Model 2 is pre-trained on half A (patient-wise validation split inside A), on training
+   windows as the shipped recipe's (at most 200 V beats per patient; ``--max-v``).
 3. On half B, the first ``adapt_minutes`` (5) of every patient are pooled into one adaptation
    set: minutes 0-4 to train, minute 4-5 to validate (early stopping, threshold); all beats of
    those minutes are used (no subsampling).
@@ -34,12 +35,14 @@ import numpy as np
 from ecgtk.export.dataset import (
     DS1,
     VentricularConfig,
+    build_training_windows,
     build_windows,
     detector_candidates,
     find_record,
     kfold_by_patient,
     load_record,
     to_record_rate,
+    training_window_fields,
 )
 from ecgtk.export.thresholds import validation_split
 from ecgtk.inputs import (
@@ -91,7 +94,7 @@ def _score_after(models: dict, thresholds: dict, data_dirs, records: Sequence[st
 def transfer_experiment(data_dirs: Sequence[str | Path], out_dir: str | Path, *, seed: int = 0,
                         records: Sequence[str] = DS1, adapt_minutes: float = 5.0,
                         epochs_pretrain: int | None = None, epochs_adapt: int = 12,
-                        settings=None) -> dict:
+                        settings=None, windows: dict | None = None) -> dict:
     """Run the experiment (see the module docstring); writes ``out_dir/transfer.json``."""
     import keras
 
@@ -108,7 +111,7 @@ def transfer_experiment(data_dirs: Sequence[str | Path], out_dir: str | Path, *,
     # (a) pre-train on A
     tr_a, va_a = validation_split(data_dirs, half_a, seed=seed)
     pre_path, pre_info = train_windows(
-        "ventricular", build_windows("ventricular", data_dirs, tr_a),
+        "ventricular", build_training_windows("ventricular", data_dirs, tr_a, windows=windows),
         build_windows("ventricular", data_dirs, va_a), out_dir / "pretrained",
         epochs=epochs_pretrain, seed=seed, settings=s)
 
@@ -132,6 +135,7 @@ def transfer_experiment(data_dirs: Sequence[str | Path], out_dir: str | Path, *,
     scores = _score_after(models, thresholds, data_dirs, half_b, adapt_minutes * 60)
     result = {
         "seed": seed,
+        "pretrain_windows": training_window_fields("ventricular", windows),
         "pretrain_records": list(half_a),
         "adapt_records": list(half_b),
         "adapt_minutes": adapt_minutes,
@@ -165,6 +169,17 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def summary(result: dict) -> str:
+    """One sentence on the experiment's outcome (VEB F1, %), for the model card."""
+    f1 = {key: s["veb"]["F1"] for key, s in result["scores"].items()}
+    return (f"Fine-tuning the pre-trained model on the patients' first "
+            f"{result['adapt_minutes']:g} minutes moved its VEB F1 from "
+            f"{f1['pretrained@chosen']:.1f} to {f1['finetuned@chosen']:.1f} % at the chosen "
+            f"threshold ({f1['finetuned@0.5']:.1f} % at p >= 0.5), against "
+            f"{f1['scratch@chosen']:.1f} % for a model trained from scratch on those minutes "
+            f"({f1['scratch@0.5']:.1f} % at p >= 0.5).")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ecgtk.export.transfer",
                                  description=__doc__.split("\n\n")[0])
@@ -173,10 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs-pretrain", type=int, default=None)
     ap.add_argument("--epochs-adapt", type=int, default=12)
+    ap.add_argument("--max-v", type=int, default=None,
+                    help="pre-train on at most this many V beats per patient, 0 for all of "
+                         "them (default: the shipped recipe's TRAINING_WINDOWS)")
     args = ap.parse_args(argv)
+    windows = None if args.max_v is None else {"max_ventricular": args.max_v or None}
     result = transfer_experiment(args.data, args.out, seed=args.seed,
                                  epochs_pretrain=args.epochs_pretrain,
-                                 epochs_adapt=args.epochs_adapt)
+                                 epochs_adapt=args.epochs_adapt, windows=windows)
     print(table(result))
     return 0
 

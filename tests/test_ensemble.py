@@ -153,10 +153,11 @@ def test_ensemble_crossval_writes_a_run_calibration_can_read(data_dir, tmp_path,
     summary = ensemble_crossval(baseline, out, [data_dir], [1], verbose=False,
                                 windows={"fusion_as_ventricular": True}, monitor="val_ap")
     facts = json.loads((out / "fold0" / "seed1" / "ventricular.train.json").read_text())
-    assert facts["windows"] == {"fusion_as_ventricular": True}  # what a refit rebuilds
+    capped = {"max_ventricular": 200, "fusion_as_ventricular": True}  # over TRAINING_WINDOWS
+    assert facts["windows"] == capped  # what a refit rebuilds
     assert facts["settings"]["monitor"] == facts["phases"][0]["monitor"] == "val_ap"
     fold_facts = json.loads((out / "fold0" / "fold.json").read_text())
-    assert fold_facts["ensemble"]["windows"] == {"fusion_as_ventricular": True}
+    assert fold_facts["ensemble"]["windows"] == capped
     assert fold_facts["ensemble"]["monitor"] == "val_ap"
     assert member_paths(out / "fold0" / "ventricular.keras") == [
         out / "fold0" / "ventricular.keras", out / "fold0" / "ventricular_1.keras"]

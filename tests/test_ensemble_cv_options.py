@@ -3,12 +3,19 @@
 import argparse
 
 from ecgtk.benchmarks.ensemble_cv import _windows_config
-from ecgtk.export.dataset import VentricularConfig
+from ecgtk.export.dataset import TRAINING_WINDOWS, VentricularConfig, training_window_fields
 
 
 def test_window_options_become_ventricular_config_fields():
     plain = argparse.Namespace(fusion_as_v=False, max_v=None)
-    assert _windows_config(plain) is None  # the default windows, as the shipped members
-    both = _windows_config(argparse.Namespace(fusion_as_v=True, max_v=200))
-    assert both == {"fusion_as_ventricular": True, "max_ventricular": 200}
-    assert VentricularConfig(**both).max_ventricular == 200
+    assert _windows_config(plain) is None  # the shipped training windows
+    assert training_window_fields("ventricular", None) == TRAINING_WINDOWS
+    both = _windows_config(argparse.Namespace(fusion_as_v=True, max_v=150))
+    assert both == {"fusion_as_ventricular": True, "max_ventricular": 150}
+    assert VentricularConfig(**training_window_fields("ventricular", both)).max_ventricular == 150
+
+
+def test_max_v_zero_keeps_every_v_beat():
+    fields = training_window_fields("ventricular", _windows_config(
+        argparse.Namespace(fusion_as_v=False, max_v=0)))
+    assert VentricularConfig(**fields) == VentricularConfig()  # the pre-0.2.5 windows

@@ -138,6 +138,25 @@ def test_train_command_refit_trains_again_on_every_record(tmp_path, data_dir, mo
         commands.train_command("beat", [data_dir], tmp_path / "x", path, 1, ["208"], refit=True)
 
 
+def test_train_command_caps_v_beats_in_training_windows_only(tmp_path, data_dir, monkeypatch):
+    """``ecgtk train ventricular`` trains (and refits) on the shipped recipe's training windows,
+    at most TRAINING_WINDOWS' V beats per record, and its validation windows keep every beat;
+    the facts say which windows, so a later refit rebuilds the same."""
+    from ecgtk.export import dataset as ds
+
+    monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(tr.DEFAULT_ARCH, "ventricular", TINY)
+    monkeypatch.setattr(ds, "TRAINING_WINDOWS", {"max_ventricular": 20})
+    commands.train_command("ventricular", [data_dir], tmp_path / "out", None, 1, ["119"],
+                           refit=True)
+    validated = json.loads((tmp_path / "out" / "ventricular.train.json").read_text())
+    refit = json.loads((tmp_path / "out" / "refit" / "ventricular.train.json").read_text())
+    assert validated["train_records"] == ["101", "208"]  # 0 and 67 V beats
+    assert validated["train_counts"]["1"] == 20 and validated["val_counts"]["1"] == 27
+    assert refit["train_counts"]["1"] == 40  # 208 and 119 capped at 20 each
+    assert validated["windows"] == refit["windows"] == {"max_ventricular": 20}
+
+
 def test_beat_model_with_context_trains_exports_and_runs(tmp_path):
     """Model 1 may read the context channels too: trained on 6 channels, exported with the
     context in its metadata, and run by the pipeline (its QRS amplitude from the leads only)."""

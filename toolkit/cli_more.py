@@ -200,6 +200,8 @@ def train(
 ) -> None:
     """Train a model on annotated records, split by patient (needs the train extra).
 
+    Model 2 trains on at most 200 V beats per patient (validation patients keep all).
+
     Example: ecgtk train ventricular --data /data/mitdb --out mine --init ventricular.keras
     """
     try:
