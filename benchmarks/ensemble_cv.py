@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> None:
 def _windows_config(args: argparse.Namespace) -> dict | None:
     """The VentricularConfig fields the options ask for over the shipped training windows'
     (TRAINING_WINDOWS), None for those windows."""
-    fields: dict = {}
+    from ecgtk.export.dataset import max_ventricular_option
+
+    fields = max_ventricular_option(args.max_v)
     if args.fusion_as_v:
         fields["fusion_as_ventricular"] = True
-    if args.max_v is not None:
-        fields["max_ventricular"] = args.max_v or None  # 0: every V beat
     return fields or None
 
 

@@ -101,6 +101,7 @@ __all__ = [
     "find_record",
     "kfold_by_patient",
     "load_record",
+    "max_ventricular_option",
     "patient_of",
     "read_at_rate",
     "records_of_patients",
@@ -274,6 +275,12 @@ def training_window_fields(kind: str, windows: dict | None = None) -> dict:
     options). A training's facts keep them (``"windows"``) so that a refit rebuilds the same
     windows; facts without them mean ``VentricularConfig()``, every beat."""
     return {**TRAINING_WINDOWS, **(windows or {})} if kind == "ventricular" else {}
+
+
+def max_ventricular_option(max_v: int | None) -> dict:
+    """The VentricularConfig fields of a ``--max-v N`` command-line option: ``{}`` when it is
+    not given (the shipped :data:`TRAINING_WINDOWS`), ``0`` for every V beat."""
+    return {} if max_v is None else {"max_ventricular": max_v or None}
 
 
 def build_training_windows(kind: str, data_dirs: Sequence[str | Path] | str | Path,

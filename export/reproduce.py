@@ -191,10 +191,11 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
                             "train_seconds": [i["train_seconds"] for _, i in trained]}
         info["threshold"] = choose_threshold(kind, p_val, va)
     if kind in REFIT_KINDS:  # every patient, the validated epochs and threshold
+        from ecgtk.export.dataset import WindowSet
         from ecgtk.export.refit import best_epochs, refit_members
 
         validated = [facts for _, facts in trained]
-        every = build_training_windows(kind, data_dirs, train + val)
+        every = WindowSet.concat([tr, build_training_windows(kind, data_dirs, val)])
         paths = refit_members(kind, every, validated,
                               [work / f"refit_{i}" for i in range(len(validated))])
         info["refit"] = {"records": sorted(set(train) | set(val)),

@@ -41,6 +41,7 @@ from ecgtk.export.dataset import (
     find_record,
     kfold_by_patient,
     load_record,
+    max_ventricular_option,
     to_record_rate,
     training_window_fields,
 )
@@ -192,10 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="pre-train on at most this many V beats per patient, 0 for all of "
                          "them (default: the shipped recipe's TRAINING_WINDOWS)")
     args = ap.parse_args(argv)
-    windows = None if args.max_v is None else {"max_ventricular": args.max_v or None}
     result = transfer_experiment(args.data, args.out, seed=args.seed,
                                  epochs_pretrain=args.epochs_pretrain,
-                                 epochs_adapt=args.epochs_adapt, windows=windows)
+                                 epochs_adapt=args.epochs_adapt,
+                                 windows=max_ventricular_option(args.max_v))
     print(table(result))
     return 0
 
