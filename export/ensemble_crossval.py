@@ -58,6 +58,12 @@ def record_scores(data_dirs: list[Path], record: str, calls: dict, record_fs: fl
     return {**{k: _brief(v) for k, v in scores.items()}, "_full": scores["pipeline"]}
 
 
+def shared_or_none(values: Sequence[dict]) -> dict | None:
+    """The one value every member shares (their training windows), None where they differ
+    (a combination of members trained on different windows: see ``member_windows``)."""
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
                   arch: dict | None = None, with_baseline: bool = True,
                   augment: dict | None = None, windows: dict | None = None,
@@ -105,11 +111,13 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     settings = TrainSettings(verbose=2, arch=dict(arch or {}),
                              augment=replace(DEFAULT_AUGMENT["ventricular"], **augment)
                              if augment else None, monitor=monitor)
+    member_windows = []  # as each new member's facts record them (a reused member's own)
     for seed in seeds:
         member_dir = out_dir / f"seed{seed}"
-        path, _ = trained_before(member_dir, "ventricular") or train_windows(
+        path, facts = trained_before(member_dir, "ventricular") or train_windows(
             "ventricular", train, val, member_dir, seed=seed, settings=settings,
             extra_info={"windows": fields})
+        member_windows.append(facts.get("windows", {}))  # no field: every V beat (< 0.2.5)
         shutil.copy2(path, member_path(first, len(members)))  # the layout calibration reads
         members.append(keras.models.load_model(str(path)))
     x_val = val.context_inputs(2)
@@ -130,7 +138,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     result = {**meta, "thresholds": thresholds, "records": records,
               "ensemble": {"seeds": [0, *seeds] if with_baseline else seeds,
                            "arch": arch or {}, "augment": augment or {},
-                           "windows": fields, "monitor": monitor,
+                           "windows": shared_or_none(member_windows),
+                           "member_windows": member_windows, "monitor": monitor,
                            "threshold": threshold}}
     done.write_text(json.dumps(result, indent=1, default=str))
     return result

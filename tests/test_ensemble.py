@@ -4,6 +4,7 @@ pipeline reading it like any model 2."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -158,6 +159,7 @@ def test_ensemble_crossval_writes_a_run_calibration_can_read(data_dir, tmp_path,
     assert facts["settings"]["monitor"] == facts["phases"][0]["monitor"] == "val_ap"
     fold_facts = json.loads((out / "fold0" / "fold.json").read_text())
     assert fold_facts["ensemble"]["windows"] == capped
+    assert fold_facts["ensemble"]["member_windows"] == [capped]
     assert fold_facts["ensemble"]["monitor"] == "val_ap"
     assert member_paths(out / "fold0" / "ventricular.keras") == [
         out / "fold0" / "ventricular.keras", out / "fold0" / "ventricular_1.keras"]
@@ -170,6 +172,25 @@ def test_ensemble_crossval_writes_a_run_calibration_can_read(data_dir, tmp_path,
     assert (out / "crossval.json").is_file()
     assert ensemble_crossval(baseline, out, [data_dir], [1], verbose=False) == json.loads(
         (out / "crossval.json").read_text())  # a finished fold is not run again
+
+    # a member reused from an older run (facts without "windows": every V beat) is recorded
+    # as it was trained, not as the new run's options ask (member_combinations mixes runs)
+    reused = tmp_path / "cv_reused"
+    shutil.copytree(out / "fold0" / "seed1", reused / "fold0" / "seed1")
+    old_facts = reused / "fold0" / "seed1" / "ventricular.train.json"
+    old_facts.write_text(json.dumps({k: v for k, v in facts.items() if k != "windows"}))
+    ensemble_crossval(baseline, reused, [data_dir], [1], verbose=False)
+    mixed = json.loads((reused / "fold0" / "fold.json").read_text())["ensemble"]
+    assert mixed["member_windows"] == [{}] and mixed["windows"] == {}
+
+
+def test_shared_or_none_names_the_windows_only_when_every_member_shares_them():
+    from ecgtk.export.ensemble_crossval import shared_or_none
+
+    capped = {"max_ventricular": 200}
+    assert shared_or_none([capped, dict(capped)]) == capped
+    assert shared_or_none([capped, {}]) is None
+    assert shared_or_none([]) is None
 
 
 class _Constant:
