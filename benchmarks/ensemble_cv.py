@@ -6,7 +6,8 @@
 Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cross-validation
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
-augmentation; ``--fusion-as-v``: F beats trained as ventricular; ``--max-v N``: at
+augmentation; ``--rr-dropout P``: the RR context of a share P of windows zeroed;
+``--fusion-as-v``: F beats trained as ventricular; ``--max-v N``: at
 most N V beats per training patient, 0 for all of them (default: the shipped recipe's 200);
 ``--monitor val_ap``: early
 stopping on the validation patients' average precision; ``--without-baseline``: the new
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stretch", type=float, nargs=2, metavar=("LO", "HI"), default=None,
                         help="train the new members with time-stretch augmentation by "
                              "factors in [LO, HI] (e.g. 0.85 1.15; default: none)")
+    parser.add_argument("--rr-dropout", type=float, default=None, metavar="P",
+                        help="train the new members with the RR context of a share P of "
+                             "windows set to on time (0), so they must tell V beats by shape "
+                             "alone, as inside a run of ventricular tachycardia (default: 0)")
     parser.add_argument("--fusion-as-v", action="store_true",
                         help="train the new members with the F (fusion) beats as ventricular "
                              "(default: F left out; the validation windows always leave it out)")
@@ -61,13 +66,26 @@ def main(argv: list[str] | None = None) -> None:
             args.baseline, args.out, args.data, args.seeds, folds=args.folds,
             arch={"stem_stride": args.stem_stride} if args.stem_stride else None,
             with_baseline=not args.without_baseline,
-            augment={"stretch_range": tuple(args.stretch)} if args.stretch else None,
+            augment=_augment_config(args),
             windows=_windows_config(args),
             monitor=args.monitor)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:
         print(json.dumps({"veb_per_beat": summary["pipeline"]["veb"]}, indent=1))
+
+
+def _augment_config(args: argparse.Namespace) -> dict | None:
+    """The AugmentConfig fields the options ask for over model 2's default augmentation, None
+    for that default."""
+    fields = {}
+    if args.stretch:
+        fields["stretch_range"] = tuple(args.stretch)
+    if args.rr_dropout:
+        if not 0 < args.rr_dropout <= 1:
+            raise SystemExit(f"--rr-dropout must be in (0, 1], got {args.rr_dropout}")
+        fields["rr_dropout_probability"] = float(args.rr_dropout)
+    return fields or None
 
 
 def _windows_config(args: argparse.Namespace) -> dict | None:

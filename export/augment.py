@@ -12,7 +12,11 @@ between recordings and what the normaliser does not remove:
   between patients); with context channels the leads' templates are stretched with them, so
   the beat keeps its shape relative to the patient's typical beat (off by default),
 - optionally polarity inversion and lead-order reversal (off by default; see the model cards
-  for what was measured).
+  for what was measured),
+- optionally, with context channels, the RR context set to "on time" (0) for a share of
+  windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
+  of ventricular tachycardia, whose beats are not early against their neighbours (off by
+  default).
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
@@ -45,6 +49,7 @@ class AugmentConfig:
     flip_probability: float = 0.0  # polarity inversion of the whole window
     swap_probability: float = 0.0  # reverse the lead order (windows with 2+ leads)
     stretch_range: tuple[float, float] = (1.0, 1.0)  # time-scale factors; (1, 1): off
+    rr_dropout_probability: float = 0.0  # share of context windows whose RR context is zeroed
     fs: float = MODEL_RATE_HZ
 
 
@@ -73,6 +78,9 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, cfg)
     templates = slice(signal_leads, 2 * signal_leads)
     out[swapped, :, templates] = x[swapped][:, :, templates][:, :, ::-1]
+    if cfg.rr_dropout_probability > 0:  # draws nothing when off: the default stream is kept
+        dropped = rng.random(len(out)) < cfg.rr_dropout_probability
+        out[dropped, :, 2 * signal_leads:] = 0.0
     return out
 
 

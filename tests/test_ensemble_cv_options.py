@@ -19,3 +19,15 @@ def test_max_v_zero_keeps_every_v_beat():
     fields = training_window_fields("ventricular", _windows_config(
         argparse.Namespace(fusion_as_v=False, max_v=0)))
     assert VentricularConfig(**fields) == VentricularConfig()  # the pre-0.2.5 windows
+
+
+def test_augment_options_become_augment_config_fields():
+    import pytest
+
+    from ecgtk.benchmarks.ensemble_cv import _augment_config
+
+    assert _augment_config(argparse.Namespace(stretch=None, rr_dropout=None)) is None
+    both = _augment_config(argparse.Namespace(stretch=[0.9, 1.1], rr_dropout=0.5))
+    assert both == {"stretch_range": (0.9, 1.1), "rr_dropout_probability": 0.5}
+    with pytest.raises(SystemExit, match="rr-dropout"):
+        _augment_config(argparse.Namespace(stretch=None, rr_dropout=1.5))
