@@ -16,7 +16,7 @@ between recordings and what the normaliser does not remove:
 - optionally, with context channels, the RR context set to "on time" (0) for a share of
   windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
   of ventricular tachycardia, whose beats are not early against their neighbours (off by
-  default).
+  default: measured, not kept; README, "RR-context dropout").
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
