@@ -1,8 +1,11 @@
-"""``python -m ecgtk.benchmarks.ensemble_cv``: its window options reach VentricularConfig."""
+"""``python -m ecgtk.benchmarks.ensemble_cv``: its window and augmentation options reach
+VentricularConfig and AugmentConfig."""
 
 import argparse
 
-from ecgtk.benchmarks.ensemble_cv import _windows_config
+import pytest
+
+from ecgtk.benchmarks.ensemble_cv import _augment_config, _windows_config
 from ecgtk.export.dataset import TRAINING_WINDOWS, VentricularConfig, training_window_fields
 
 
@@ -22,10 +25,6 @@ def test_max_v_zero_keeps_every_v_beat():
 
 
 def test_augment_options_become_augment_config_fields():
-    import pytest
-
-    from ecgtk.benchmarks.ensemble_cv import _augment_config
-
     assert _augment_config(argparse.Namespace(stretch=None, rr_dropout=None)) is None
     both = _augment_config(argparse.Namespace(stretch=[0.9, 1.1], rr_dropout=0.5))
     assert both == {"stretch_range": (0.9, 1.1), "rr_dropout_probability": 0.5}
