@@ -50,6 +50,16 @@ def test_the_choice_follows_the_mean_over_seed_sets_not_the_first(monkeypatch):
     assert ve.choose_per_fold(features, ["a", "b"], scores) == {"a": 1, "b": 1}
 
 
+def test_ds1_alone_leaves_the_paced_records_out_of_the_sums(monkeypatch):
+    monkeypatch.setattr(ve, "score_many", lambda results: {"gross": {
+        "beats": {"F1": float(sum(r["x"] for r in results))}}})
+    features = [{"fold": "a", "record": "101"}, {"fold": "b", "record": "217"}]
+    scores = [[[{"x": 1}, {"x": 10}]]]  # one setting, one seed set, two records
+    every = ve.chosen_line(features, scores, {"a": 0, "b": 0})
+    ds1 = ve.chosen_line(features, scores, {"a": 0, "b": 0}, without=ve.PACED)
+    assert every[0]["beats"]["F1"] == 11.0 and ds1[0]["beats"]["F1"] == 1.0
+
+
 def test_main_reports_both_lines_per_seed_set(fake_cv_run, data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ve, "GRID", {"normal_similarity": [None], "on_time_similarity": [None],
                                      "beat_probability_weight": [0.0, 1.0]})
@@ -63,5 +73,8 @@ def test_main_reports_both_lines_per_seed_set(fake_cv_run, data_dir, tmp_path, m
     assert [len(per_seed[k]) for k in ("default", "chosen_on_other_folds",
                                        "chosen_on_first_seed_set")] == [2, 2, 2]
     assert set(report["chosen_per_fold_on_first_seed_set"]) == {"fold0", "fold1"}
-    assert "DS1 + paced, chosen_on_other_folds: VEB F1 by template seed set" in (
-        capsys.readouterr().out)
+    # no paced record in the fake run: DS1 alone is the same line
+    assert report["ds1_alone"]["veb_f1_per_template_seed"] == per_seed
+    out = capsys.readouterr().out
+    assert "DS1 + paced, chosen_on_other_folds: VEB F1 by template seed set" in out
+    assert "DS1 alone, chosen_on_other_folds: VEB F1 by template seed set" in out
