@@ -248,17 +248,15 @@ def main(argv: list[str] | None = None) -> None:
     chosen_first = choose_per_fold(clean, sorted(thresholds), [s[:1] for s in scores])
     report["chosen_per_fold_on_first_seed_set"] = {fold: settings[k].__dict__
                                                    for fold, k in chosen_first.items()}
-    report["ds1_paced"]["veb_f1_per_template_seed"] = {
-        "default": [veb_f1(g) for g in chosen_line(clean, scores, dict.fromkeys(chosen, default))],
-        "chosen_on_other_folds": [veb_f1(g) for g in chosen_line(clean, scores, chosen)],
-        "chosen_on_first_seed_set": [veb_f1(g) for g in chosen_line(clean, scores, chosen_first)]}
+    lines = {"default": dict.fromkeys(chosen, default), "chosen_on_other_folds": chosen,
+             "chosen_on_first_seed_set": chosen_first}
     # the target names DS1 alone (the usual inter-patient training set, without the
     # paced records): the same labels, the paced records left out of the sums
-    report["ds1_alone"] = {"veb_f1_per_template_seed": {
-        line: [veb_f1(g) for g in chosen_line(clean, scores, picks, without=PACED)]
-        for line, picks in (("default", dict.fromkeys(chosen, default)),
-                            ("chosen_on_other_folds", chosen),
-                            ("chosen_on_first_seed_set", chosen_first))}}
+    report["ds1_alone"] = {}
+    for group, without in (("ds1_paced", ()), ("ds1_alone", PACED)):
+        report[group]["veb_f1_per_template_seed"] = {
+            line: [veb_f1(g) for g in chosen_line(clean, scores, picks, without)]
+            for line, picks in lines.items()}
     print(json.dumps(report, indent=1, default=str))
     for group, title in (("ds1_paced", "DS1 + paced"), ("ds1_alone", "DS1 alone")):
         for line, f1 in report[group]["veb_f1_per_template_seed"].items():
