@@ -80,7 +80,7 @@ DEFAULT_AUGMENT = {"beat": AugmentConfig(swap_probability=0.5), "ventricular": A
 #: Early stopping and checkpoints watch this validation quantity. Model 2 watches the average
 #: precision of V on its validation patients (val_ap): in the patient-wise cross-validation,
 #: refitted pairs so trained labelled V beats better than pairs stopped on the loss, on two
-#: seed pairs (README, "Early stopping on average precision"; ecgtk.benchmarks.ensemble_cv
+#: seed pairs (docs/ventricular_experiments.md, "Early stopping on average precision"; ensemble_cv
 #: --monitor). The loss, weighted to balance the classes, tends to stop after 1-3 epochs.
 DEFAULT_MONITOR = {"beat": "val_loss", "ventricular": "val_ap"}
 #: Fine-tuning: share of the epochs spent on the head alone, and the learning rates.
