@@ -7,6 +7,7 @@ Runs :func:`ecgtk.export.ensemble_crossval.ensemble_crossval` on a finished cros
 run (``--baseline``, :mod:`ecgtk.export.crossval`): model 2 trained again per fold with each of
 ``--seeds`` (``--stem-stride``: another architecture; ``--stretch LO HI``: time-stretch
 augmentation; ``--rr-dropout P``: the RR context of a share P of windows zeroed;
+``--lead-mix A``: each lead plus up to A of the other, templates alike;
 ``--fusion-as-v``: F beats trained as ventricular; ``--max-v N``: at
 most N V beats per training patient, 0 for all of them (default: the shipped recipe's 200);
 ``--monitor val_ap``: early
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="train the new members with the RR context of a share P of "
                              "windows set to on time (0), so they must tell V beats by shape "
                              "alone, as inside a run of ventricular tachycardia (default: 0)")
+    parser.add_argument("--lead-mix", type=float, default=None, metavar="A",
+                        help="train the new members with lead mixing: each lead plus a share "
+                             "of the other drawn from [-A, A], their templates mixed alike, as "
+                             "the electrical axis differs between patients (e.g. 0.3; default: "
+                             "none)")
     parser.add_argument("--fusion-as-v", action="store_true",
                         help="train the new members with the F (fusion) beats as ventricular "
                              "(default: F left out; the validation windows always leave it out)")
@@ -85,6 +91,10 @@ def _augment_config(args: argparse.Namespace) -> dict | None:
         if not 0 < args.rr_dropout <= 1:
             raise SystemExit(f"--rr-dropout must be in (0, 1], got {args.rr_dropout}")
         fields["rr_dropout_probability"] = float(args.rr_dropout)
+    if args.lead_mix:
+        if not 0 < args.lead_mix <= 1:
+            raise SystemExit(f"--lead-mix must be in (0, 1], got {args.lead_mix}")
+        fields["lead_mix"] = float(args.lead_mix)
     return fields or None
 
 

@@ -13,10 +13,15 @@ between recordings and what the normaliser does not remove:
   the beat keeps its shape relative to the patient's typical beat (off by default),
 - optionally polarity inversion and lead-order reversal (off by default; see the model cards
   for what was measured),
+- optionally lead mixing: with two or more leads, each lead plus a random share of the others
+  (a matrix ``I + E``, off-diagonal ``E`` uniform in ``[-mix, mix]``), as a patient's electrical
+  axis and the electrode positions change what each lead sees of the same heart; with context
+  channels the leads' templates are mixed by the same matrix (off by default:
+  docs/ventricular_experiments.md, "Lead mixing"),
 - optionally, with context channels, the RR context set to "on time" (0) for a share of
   windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
   of ventricular tachycardia, whose beats are not early against their neighbours (off by
-  default: measured, not kept; README, "RR-context dropout").
+  default: measured, not kept; docs/ventricular_experiments.md, "RR-context dropout").
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
@@ -30,7 +35,7 @@ import numpy as np
 
 from ecgtk.inputs import MODEL_RATE_HZ
 
-__all__ = ["AugmentConfig", "augment", "time_stretch"]
+__all__ = ["AugmentConfig", "augment", "mix_leads", "time_stretch"]
 
 #: The normaliser's clip (``ecgtk.kernels.normalise.normalise_windows``).
 CLIP = 20.0
@@ -50,6 +55,7 @@ class AugmentConfig:
     swap_probability: float = 0.0  # reverse the lead order (windows with 2+ leads)
     stretch_range: tuple[float, float] = (1.0, 1.0)  # time-scale factors; (1, 1): off
     rr_dropout_probability: float = 0.0  # share of context windows whose RR context is zeroed
+    lead_mix: float = 0.0  # largest share of another lead added to each lead; 0: off
     fs: float = MODEL_RATE_HZ
 
 
@@ -61,8 +67,8 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     ``rng`` is a :class:`numpy.random.Generator` or a seed; the same seed gives the same output.
     ``signal_leads``: for inputs with context channels (:func:`ecgtk.inputs.ventricular_inputs`
     layout: leads, their templates, RR channels), how many leads come first. Only those are
-    augmented; the context stays as measured, except that a lead-order reversal reverses the
-    templates with their leads. None: every channel is a lead.
+    augmented; the context stays as measured, except that a time stretch, lead mixing and a
+    lead-order reversal change the templates with their leads. None: every channel is a lead.
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3:
@@ -70,10 +76,12 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     cfg = config or AugmentConfig()
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     if signal_leads is None or signal_leads == x.shape[2]:
-        return _augment_leads(_stretched(x, rng, cfg, x.shape[2]), rng, cfg)[0]
+        x = _mixed(_stretched(x, rng, cfg, x.shape[2]), rng, cfg, x.shape[2], 1)
+        return _augment_leads(x, rng, cfg)[0]
     if not 1 <= signal_leads <= x.shape[2] // 2:
         raise ValueError(f"signal_leads {signal_leads} does not fit {x.shape[2]} channels")
     x = _stretched(x, rng, cfg, 2 * signal_leads)  # the leads with their templates
+    x = _mixed(x, rng, cfg, signal_leads, 2)
     out = x.copy()
     out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, cfg)
     templates = slice(signal_leads, 2 * signal_leads)
@@ -101,6 +109,37 @@ def time_stretch(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
     a = np.take_along_axis(x, left[:, :, None], axis=1)
     b = np.take_along_axis(x, right[:, :, None], axis=1)
     return (a + frac * (b - a)).astype(np.float32, copy=False)
+
+
+def mix_leads(x: np.ndarray, matrices: np.ndarray, groups: int = 1) -> np.ndarray:
+    """Windows ``x`` ``(n, L, channels)`` with each group of ``leads`` channels mixed by its
+    window's matrix: ``matrices`` ``(n, leads, leads)``, output lead ``i`` is
+    ``sum_j matrices[:, i, j] * lead j``. The first ``groups * leads`` channels are mixed, group
+    by group with the same matrix (a lead group and its template group); the rest are kept."""
+    n, _, channels = x.shape
+    leads = matrices.shape[1]
+    if matrices.shape != (n, leads, leads) or groups * leads > channels:
+        raise ValueError(f"matrices {matrices.shape} do not fit {groups} groups of windows "
+                         f"{x.shape}")
+    out = x.copy()
+    for g in range(groups):
+        part = slice(g * leads, (g + 1) * leads)
+        out[:, :, part] = np.einsum("nij,ntj->nti", matrices, x[:, :, part])
+    return out.astype(np.float32, copy=False)
+
+
+def _mixed(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig, leads: int,
+           groups: int) -> np.ndarray:
+    """``x`` with its leads (and their templates, ``groups`` = 2) mixed by one random ``I + E``
+    per window (a ``probability`` share of windows; the rest unchanged). Draws nothing when
+    mixing is off or there is one lead, so the other augmentations see the same numbers."""
+    if cfg.lead_mix <= 0 or leads < 2 or len(x) == 0:
+        return x
+    n = len(x)
+    off = rng.uniform(-cfg.lead_mix, cfg.lead_mix, size=(n, leads, leads))
+    off[rng.random(n) >= cfg.probability] = 0.0
+    matrices = (np.eye(leads)[None] + off * (1 - np.eye(leads))[None]).astype(np.float32)
+    return mix_leads(x, matrices, groups)
 
 
 def _stretched(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,

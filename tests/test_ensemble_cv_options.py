@@ -25,8 +25,13 @@ def test_max_v_zero_keeps_every_v_beat():
 
 
 def test_augment_options_become_augment_config_fields():
-    assert _augment_config(argparse.Namespace(stretch=None, rr_dropout=None)) is None
-    both = _augment_config(argparse.Namespace(stretch=[0.9, 1.1], rr_dropout=0.5))
-    assert both == {"stretch_range": (0.9, 1.1), "rr_dropout_probability": 0.5}
+    def options(stretch=None, rr_dropout=None, lead_mix=None):
+        return argparse.Namespace(stretch=stretch, rr_dropout=rr_dropout, lead_mix=lead_mix)
+
+    assert _augment_config(options()) is None
+    every = _augment_config(options([0.9, 1.1], 0.5, 0.3))
+    assert every == {"stretch_range": (0.9, 1.1), "rr_dropout_probability": 0.5, "lead_mix": 0.3}
     with pytest.raises(SystemExit, match="rr-dropout"):
-        _augment_config(argparse.Namespace(stretch=None, rr_dropout=1.5))
+        _augment_config(options(rr_dropout=1.5))
+    with pytest.raises(SystemExit, match="lead-mix"):
+        _augment_config(options(lead_mix=2.0))
