@@ -14,10 +14,10 @@ between recordings and what the normaliser does not remove:
 - optionally polarity inversion and lead-order reversal (off by default; see the model cards
   for what was measured),
 - optionally lead mixing: with two or more leads, each lead plus a random share of the others
-  (a matrix ``I + E``, off-diagonal ``E`` uniform in ``[-mix, mix]``), as a patient's electrical
-  axis and the electrode positions change what each lead sees of the same heart; with context
-  channels the leads' templates are mixed by the same matrix (off by default:
-  docs/ventricular_experiments.md, "Lead mixing"),
+  (a matrix ``I + E``, off-diagonal ``E`` uniform in ``[-lead_mix, lead_mix]``), as a
+  patient's electrical axis and the electrode positions change what each lead sees of the same
+  heart; with context channels the leads' templates are mixed by the same matrix (off by
+  default: docs/ventricular_experiments.md, "Lead mixing"),
 - optionally, with context channels, the RR context set to "on time" (0) for a share of
   windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
   of ventricular tachycardia, whose beats are not early against their neighbours (off by
