@@ -14,6 +14,8 @@ no labels, to move every BatchNormalization layer's statistics (layer by layer, 
   normal (p < ``--p-normal``) land where the training patients' normal beats land, mean and
   spread per channel, so a record rich in V beats does not shift its own scale.
 
+``--layers N`` adapts only the first N BatchNorm layers (1: the stem's).
+
 For each fold of a refitted run (:mod:`ecgtk.export.refit`) the threshold is chosen again
 (:func:`ecgtk.export.thresholds.choose_threshold`) on the validated twin's members, each
 adapted on its validation record, and the refitted members' adapted probabilities of the
@@ -80,11 +82,12 @@ def reference_moments(model, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray
 
 
 def adapt_batch_norm(model, x: np.ndarray, reference: Sequence | None = None,
-                     share: float = 1.0):
+                     share: float = 1.0, layers: int | None = None):
     """Move ``model``'s BatchNorm statistics to windows ``x`` (in place, layer by layer, each on
     the inputs the already adapted layers before it give): towards ``reference`` moments
-    (:func:`reference_moments` of other windows) or, None, plain AdaBN blended by ``share``."""
-    layers = batch_norm_layers(model)
+    (:func:`reference_moments` of other windows) or, None, plain AdaBN blended by ``share``;
+    ``layers``: only the first so many BatchNorm layers (None: all)."""
+    layers = batch_norm_layers(model)[:layers]
     for k, layer in enumerate(layers):
         mu, var = np.asarray(layer.moving_mean), np.asarray(layer.moving_variance)
         m, v = _input_moments(model, layer, x)
@@ -106,7 +109,7 @@ def believed_normal(p: np.ndarray, p_normal: float, least: int = 100) -> np.ndar
 
 def adapted_probability(paths: Sequence[Path], references: Sequence, x_record: np.ndarray,
                         x_predict: np.ndarray, mode: str, share: float,
-                        p_normal: float) -> np.ndarray:
+                        p_normal: float, layers: int | None = None) -> np.ndarray:
     """Mean p(V) of the members at ``paths`` on ``x_predict``, each adapted on ``x_record``
     (a record's candidate windows) by ``mode``."""
 
@@ -117,7 +120,8 @@ def adapted_probability(paths: Sequence[Path], references: Sequence, x_record: n
                      for path in paths], axis=0)
         x_record = x_record[believed_normal(p, p_normal)]
     out = [predict_proba(adapt_batch_norm(load_member(path), x_record,
-                                          ref if mode == "normals" else None, share), x_predict)
+                                          ref if mode == "normals" else None, share, layers),
+                         x_predict)
            for path, ref in zip(paths, references, strict=True)]
     return np.mean(out, axis=0).astype(np.float32)
 
@@ -136,7 +140,7 @@ def _member_references(paths: Sequence[Path], data: list[Path], records: list[st
 
 
 def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: str,
-               share: float, p_normal: float) -> dict:
+               share: float, p_normal: float, layers: int | None = None) -> dict:
     """One fold: its threshold chosen again on adapted validation probabilities, its held-out
     records' adapted probabilities written to ``out``; returns the new fold.json."""
     from ecgtk.export.dataset import build_windows
@@ -156,10 +160,12 @@ def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: 
     for record in meta["val_records"]:
         rd, rows = load_record(data, record), val.record == record
         x = candidate_windows(rd.signal, rd.fs, detector_candidates(rd.signal, rd.fs))
-        p_val[rows] = adapted_probability(paths, refs, x, x_val[rows], mode, share, p_normal)
+        p_val[rows] = adapted_probability(paths, refs, x, x_val[rows], mode, share, p_normal,
+                                          layers)
     threshold = choose_threshold("ventricular", p_val, val)
     meta["thresholds"] = {**meta["thresholds"], "ventricular": threshold["threshold"]}
-    meta["adabn"] = {"mode": mode, "share": share, "p_normal": p_normal, "threshold": threshold}
+    meta["adabn"] = {"mode": mode, "share": share, "p_normal": p_normal, "layers": layers,
+                     "threshold": threshold}
     paths = sorted(refit.glob("ventricular*.keras"))
     refs = _member_references(paths, data, meta["train_records"] + meta["val_records"], mode)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +173,8 @@ def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: 
         calls = dict(np.load(npz))
         rd = load_record(data, npz.stem.removeprefix("probs_"))
         x = candidate_windows(rd.signal, rd.fs, calls["candidates"])
-        calls["p_ventricular"] = adapted_probability(paths, refs, x, x, mode, share, p_normal)
+        calls["p_ventricular"] = adapted_probability(paths, refs, x, x, mode, share, p_normal,
+                                                     layers)
         np.savez(out / npz.name, **calls)
     (out / "fold.json").write_text(json.dumps(meta, indent=1, default=str))
     return meta
@@ -185,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="plain: share of the record's statistics (0-1)")
     parser.add_argument("--p-normal", type=float, default=0.1,
                         help="normals: beats under this unadapted p(V) are the record's normals")
+    parser.add_argument("--layers", type=int, default=None,
+                        help="adapt only the first N BatchNorm layers (default: all; 1: the stem)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(args.refit / "crossval.json", args.out / "crossval.json")
@@ -193,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if done.is_file():
             continue
         meta = adapt_fold(args.validated / fold.name, fold, args.out / fold.name, args.data,
-                          args.mode, args.share, args.p_normal)
+                          args.mode, args.share, args.p_normal, args.layers)
         print(fold.name, "threshold", meta["adabn"]["threshold"]["threshold"], flush=True)
     return 0
 

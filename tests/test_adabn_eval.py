@@ -71,3 +71,20 @@ def test_plain_adabn_normalises_the_record_to_zero_mean_unit_variance():
     half = adapt_batch_norm(fresh, record, share=0.5).layers[1]
     np.testing.assert_allclose(np.asarray(half.moving_mean), 0.5 * record.mean(axis=(0, 1)),
                                rtol=1e-5)
+
+
+def test_layers_limits_the_adaptation_to_the_first_batch_norms():
+    keras = pytest.importorskip("keras")
+    from ecgtk.benchmarks.adabn_eval import adapt_batch_norm, batch_norm_layers
+
+    inputs = keras.Input((12, 2))
+    x = keras.layers.BatchNormalization()(inputs)
+    x = keras.layers.Dense(3)(x)
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(x))
+    record = np.random.default_rng(2).normal(3.0, 2.0, size=(200, 12, 2)).astype(np.float32)
+    adapt_batch_norm(model, record, layers=1)
+    first, second = batch_norm_layers(model)
+    np.testing.assert_allclose(np.asarray(first.moving_mean), record.mean(axis=(0, 1)), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(second.moving_variance), 1.0)  # as built
+    adapt_batch_norm(model, record)
+    assert np.abs(np.asarray(second.moving_variance) - 1.0).max() > 1e-2
