@@ -111,18 +111,18 @@ def adapted_probability(paths: Sequence[Path], references: Sequence, x_record: n
                         x_predict: np.ndarray, mode: str, share: float,
                         p_normal: float, layers: int | None = None) -> np.ndarray:
     """Mean p(V) of the members at ``paths`` on ``x_predict``, each adapted on ``x_record``
-    (a record's candidate windows) by ``mode``."""
-
+    (a record's candidate windows) by ``mode``. Each member is loaded afresh (adapting changes
+    it in place) and once: ``normals`` asks it for its unadapted calls before adapting it."""
     from ecgtk.export.train import predict_proba
 
+    members = [load_member(path) for path in paths]
     if mode == "normals":
-        p = np.mean([predict_proba(load_member(path), x_record)
-                     for path in paths], axis=0)
+        p = np.mean([predict_proba(member, x_record) for member in members], axis=0)
         x_record = x_record[believed_normal(p, p_normal)]
-    out = [predict_proba(adapt_batch_norm(load_member(path), x_record,
+    out = [predict_proba(adapt_batch_norm(member, x_record,
                                           ref if mode == "normals" else None, share, layers),
                          x_predict)
-           for path, ref in zip(paths, references, strict=True)]
+           for member, ref in zip(members, references, strict=True)]
     return np.mean(out, axis=0).astype(np.float32)
 
 
