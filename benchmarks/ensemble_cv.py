@@ -62,7 +62,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="what early stopping of the new members watches on the validation "
                              "patients: loss or average precision of V (default: model 2's, "
                              "val_ap since 0.2.4)")
+    parser.add_argument("--train-share", type=float, default=None, metavar="S",
+                        help="train the new members on a share S in (0, 1] of each fold's "
+                             "training patients (at least one), drawn with --subset-seed; the "
+                             "validation and held-out patients unchanged, and a refit of the "
+                             "run uses the same subset (default: all of them)")
+    parser.add_argument("--subset-seed", type=int, default=0,
+                        help="seed of the --train-share draw (default: 0)")
     args = parser.parse_args(argv)
+    if args.train_share is not None and not 0 < args.train_share <= 1:
+        parser.error(f"--train-share must be in (0, 1], got {args.train_share}")
     from ecgtk.export.ensemble_crossval import ensemble_crossval
     from ecgtk.export.train import configure_tensorflow
 
@@ -74,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
             with_baseline=not args.without_baseline,
             augment=_augment_config(args),
             windows=_windows_config(args),
-            monitor=args.monitor)
+            monitor=args.monitor, train_share=args.train_share,
+            subset_seed=args.subset_seed)
     except FileNotFoundError as error:
         parser.error(str(error))
     if summary is not None:

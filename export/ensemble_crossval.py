@@ -67,15 +67,18 @@ def shared_or_none(values: Sequence[dict]) -> dict | None:
 def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: list[int],
                   arch: dict | None = None, with_baseline: bool = True,
                   augment: dict | None = None, windows: dict | None = None,
-                  monitor: str | None = None) -> dict:
+                  monitor: str | None = None, train_share: float | None = None,
+                  subset_seed: int = 0) -> dict:
     """Train the extra members of one fold (``arch``: build_model arguments over the default
     architecture's; ``augment``: AugmentConfig fields over model 2's default augmentation;
     ``windows``: VentricularConfig fields of their training windows over the shipped
     recipe's (:data:`ecgtk.export.dataset.TRAINING_WINDOWS`), the validation windows keeping
     every beat for the threshold; ``monitor``: the early-stopping
-    quantity, None for model 2's default) and write the averaged run; returns
-    its fold.json. ``with_baseline``: the baseline's model 2 is member 0 (else the members are
-    the new trainings alone)."""
+    quantity, None for model 2's default; ``train_share``: train on that share of the fold's
+    training patients only, drawn with ``subset_seed``, the validation patients unchanged; its
+    fold.json then names the subset as the training records, so a refit uses it too) and write
+    the averaged run; returns its fold.json. ``with_baseline``: the baseline's model 2 is
+    member 0 (else the members are the new trainings alone)."""
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
@@ -100,6 +103,8 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
         return json.loads(done.read_text())
     meta = json.loads((fold_dir / "fold.json").read_text())
     fields = training_window_fields("ventricular", windows)
+    if train_share is not None:
+        meta = {**meta, **_patient_subset(meta["train_records"], train_share, subset_seed)}
     train = build_training_windows("ventricular", data_dirs, meta["train_records"],
                                    windows=windows)
     val = build_windows("ventricular", data_dirs, meta["val_records"])
@@ -145,11 +150,26 @@ def ensemble_fold(fold_dir: Path, out_dir: Path, data_dirs: list[Path], seeds: l
     return result
 
 
+def _patient_subset(train_records: list[str], share: float, seed: int) -> dict:
+    """fold.json fields for training on ``share`` of the patients of ``train_records`` (at
+    least one), drawn with ``seed``: the subset as ``train_records``, the rest named."""
+    from ecgtk.export.records import patient_of, subsample_patients
+
+    if not 0 < share <= 1:
+        raise ValueError(f"train_share must be in (0, 1], got {share}")
+    n = len({patient_of(r) for r in train_records})
+    kept = subsample_patients(train_records, max(1, int(n * share)), seed)
+    return {"train_records": kept,
+            "train_subset": {"share": share, "seed": seed,
+                             "left_out": [r for r in train_records if r not in kept]}}
+
+
 def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
                       seeds: Sequence[int], *, arch: dict | None = None,
                       with_baseline: bool = True, folds: Sequence[int] | None = None,
                       augment: dict | None = None, windows: dict | None = None,
-                      monitor: str | None = None, verbose: bool = True) -> dict | None:
+                      monitor: str | None = None, train_share: float | None = None,
+                      subset_seed: int = 0, verbose: bool = True) -> dict | None:
     """:func:`ensemble_fold` for every finished fold of the ``baseline`` run (or those in
     ``folds``); returns the run's summary (also ``out/crossval.json``) once every fold is done,
     else None."""
@@ -167,7 +187,8 @@ def ensemble_crossval(baseline: Path, out: Path, data_dirs: Sequence[Path],
         out_dir.mkdir(parents=True, exist_ok=True)
         results.append(ensemble_fold(fold_dir, out_dir, list(data_dirs), list(seeds), arch,
                                      with_baseline=with_baseline, augment=augment,
-                                     windows=windows, monitor=monitor))
+                                     windows=windows, monitor=monitor,
+                                     train_share=train_share, subset_seed=subset_seed))
         if verbose:
             print(f"ensemble {fold_dir.name}: threshold "
                   f"{results[-1]['thresholds']['ventricular']}", flush=True)

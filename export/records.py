@@ -196,6 +196,18 @@ def kfold_by_patient(records: Iterable[str], k: int, seed: int = 0) -> list[tupl
     return out
 
 
+def subsample_patients(records: Iterable[str], n_patients: int, seed: int = 0) -> list[str]:
+    """The records of ``n_patients`` patients drawn from ``records`` with ``seed`` (a patient's
+    records stay together), in their given order: a smaller training side for measuring how
+    accuracy grows with the patients a model has seen."""
+    records = list(records)
+    patients = sorted({patient_of(r) for r in records})
+    if not 1 <= n_patients <= len(patients):
+        raise ValueError(f"n_patients={n_patients} must be in [1, {len(patients)}]")
+    chosen = np.random.default_rng(seed).choice(patients, n_patients, replace=False)
+    return records_of_patients(records, chosen.tolist())
+
+
 def split_validation(records: Iterable[str], fraction: float = 0.2, seed: int = 0, *,
                      positives: Mapping[str, int] | None = None, min_positives: int = 0,
                      tries: int = 100) -> tuple[list[str], list[str]]:

@@ -70,6 +70,22 @@ def test_split_validation_is_patient_wise_and_seeded():
     assert (train, val) == ds.split_validation(records, 0.2, seed=0)
 
 
+def test_subsample_patients_keeps_records_of_a_patient_together_and_is_seeded():
+    from ecgtk.export.records import subsample_patients
+
+    records = ["101", "106", "118", "118e06", "119", "119e_6", "203", "217"]
+    half = subsample_patients(records, 3, seed=0)
+    assert len({ds.patient_of(r) for r in half}) == 3
+    assert ("118" in half) == ("118e06" in half) and ("119" in half) == ("119e_6" in half)
+    assert half == [r for r in records if r in half]  # the given order
+    assert half == subsample_patients(records, 3, seed=0)
+    assert {tuple(subsample_patients(records, 3, seed=s)) for s in range(10)} != {tuple(half)}
+    assert subsample_patients(records, 6, seed=1) == records  # every patient
+    for bad in (0, 7):
+        with pytest.raises(ValueError, match="n_patients"):
+            subsample_patients(records, bad)
+
+
 # ---------------------------------------------------------------------------------------------
 # noise
 
