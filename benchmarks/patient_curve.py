@@ -55,8 +55,9 @@ def patients_for(target: float, patients: Sequence[float], f1: Sequence[float]) 
     linear in log2 patients), ``power`` (100 - F1 = k * patients**c), ``last_step`` (the line
     through the two largest counts); inf where a fit does not rise."""
     n, f = np.asarray(patients, float), np.asarray(f1, float)
-    if len(n) < 2 or len(set(n.tolist())) < 2:
-        raise ValueError("need at least two different patient counts")
+    if len(n) < 2 or len(set(n.tolist())) < len(n):
+        raise ValueError("need at least two different patient counts, one figure each "
+                         "(average replicates first: curve)")
     out = {}
     slope, icpt = np.polyfit(np.log2(n), f, 1)
     out["line"] = {"points_per_doubling": float(slope),
@@ -66,10 +67,10 @@ def patients_for(target: float, patients: Sequence[float], f1: Sequence[float]) 
                     "patients": float(np.exp((np.log(100.0 - target) - logk) / c))
                     if c < 0 else np.inf}
     order = np.argsort(n)
-    (n0, f0), (n1, f1_) = (n[order[-2]], f[order[-2]]), (n[order[-1]], f[order[-1]])
-    step = (f1_ - f0) / np.log2(n1 / n0)
+    (n_before, f_before), (n_last, f_last) = ((n[i], f[i]) for i in order[-2:])
+    step = (f_last - f_before) / np.log2(n_last / n_before)
     out["last_step"] = {"points_per_doubling": float(step),
-                        "patients": float(n1 * 2 ** ((target - f1_) / step)) if step > 0
+                        "patients": float(n_last * 2 ** ((target - f_last) / step)) if step > 0
                         else np.inf}
     return out
 

@@ -26,6 +26,8 @@ def test_a_curve_that_does_not_rise_never_reaches_the_target():
     assert all(np.isinf(f["patients"]) for f in fits.values())
     with pytest.raises(ValueError, match="two different"):
         patients_for(95, [10, 10], [80, 90])
+    with pytest.raises(ValueError, match="one figure each"):
+        patients_for(95, [5, 10, 10], [70, 80, 90])
 
 
 def test_replicates_of_one_count_are_averaged():
