@@ -54,15 +54,6 @@ def aligned_statistics(moving_mean: np.ndarray, moving_variance: np.ndarray, eps
     return new_mean, np.maximum(new_sigma ** 2 - epsilon, 0.0)
 
 
-def load_member(path: Path):
-    """A saved model-2 member (its custom layers registered first)."""
-    import keras
-
-    import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum for loading)
-
-    return keras.models.load_model(str(path))
-
-
 def batch_norm_layers(model) -> list:
     import keras
 
@@ -113,9 +104,10 @@ def adapted_probability(paths: Sequence[Path], references: Sequence, x_record: n
     """Mean p(V) of the members at ``paths`` on ``x_predict``, each adapted on ``x_record``
     (a record's candidate windows) by ``mode``. Each member is loaded afresh (adapting changes
     it in place) and once: ``normals`` asks it for its unadapted calls before adapting it."""
+    from ecgtk.export.crossval import _load
     from ecgtk.export.train import predict_proba
 
-    members = [load_member(path) for path in paths]
+    members = [_load(path) for path in paths]
     if mode == "normals":
         p = np.mean([predict_proba(member, x_record) for member in members], axis=0)
         x_record = x_record[believed_normal(p, p_normal)]
@@ -131,12 +123,13 @@ def _member_references(paths: Sequence[Path], data: list[Path], records: list[st
     if mode != "normals":
         return [None] * len(paths)
 
+    from ecgtk.export.crossval import _load
     from ecgtk.export.dataset import build_windows
 
     ws = build_windows("ventricular", data, records)
     x = ws.context_inputs(2)[ws.y == 0]
     x = x[np.random.default_rng(seed).choice(len(x), min(REFERENCE_WINDOWS, len(x)), False)]
-    return [reference_moments(load_member(p), x) for p in paths]
+    return [reference_moments(_load(p), x) for p in paths]
 
 
 def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: str,
@@ -144,13 +137,9 @@ def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: 
     """One fold: its threshold chosen again on adapted validation probabilities, its held-out
     records' adapted probabilities written to ``out``; returns the new fold.json."""
     from ecgtk.export.dataset import build_windows
+    from ecgtk.export.ensemble_crossval import candidate_inputs
     from ecgtk.export.records import detector_candidates, load_record
     from ecgtk.export.thresholds import choose_threshold
-    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
-
-    def candidate_windows(signal, fs, candidates):
-        return ventricular_inputs(signal[:, :2], candidates, *VENTRICULAR_WINDOW, candidates,
-                                  fs=fs)
 
     meta = json.loads((refit / "fold.json").read_text())
     paths = sorted(validated.glob("ventricular*.keras"))
@@ -159,7 +148,7 @@ def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: 
     x_val, p_val = val.context_inputs(2), np.zeros(len(val), np.float32)
     for record in meta["val_records"]:
         rd, rows = load_record(data, record), val.record == record
-        x = candidate_windows(rd.signal, rd.fs, detector_candidates(rd.signal, rd.fs))
+        x = candidate_inputs(rd.signal, rd.fs, detector_candidates(rd.signal, rd.fs), 2)
         p_val[rows] = adapted_probability(paths, refs, x, x_val[rows], mode, share, p_normal,
                                           layers)
     threshold = choose_threshold("ventricular", p_val, val)
@@ -172,7 +161,7 @@ def adapt_fold(validated: Path, refit: Path, out: Path, data: list[Path], mode: 
     for npz in sorted(refit.glob("probs_*.npz")):
         calls = dict(np.load(npz))
         rd = load_record(data, npz.stem.removeprefix("probs_"))
-        x = candidate_windows(rd.signal, rd.fs, calls["candidates"])
+        x = candidate_inputs(rd.signal, rd.fs, calls["candidates"], 2)
         calls["p_ventricular"] = adapted_probability(paths, refs, x, x, mode, share, p_normal,
                                                      layers)
         np.savez(out / npz.name, **calls)

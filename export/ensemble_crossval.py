@@ -28,19 +28,27 @@ import numpy as np
 __all__ = ["ensemble_crossval", "ensemble_fold"]
 
 
+def candidate_inputs(signal: np.ndarray, fs: float, candidates: np.ndarray,
+                     leads: int) -> np.ndarray:
+    """Model 2's inputs at the ``candidates`` (samples at the model rate ``fs``) of a record's
+    ``signal``, its first ``leads`` leads, as :func:`ecgtk.export.crossval.run_pipeline` gives
+    them (the candidates are also the beats of the context channels)."""
+    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
+
+    return ventricular_inputs(signal[:, :leads], candidates, *VENTRICULAR_WINDOW, candidates,
+                              fs=fs)
+
+
 def member_probabilities(models: list, signal: np.ndarray, fs: float,
                          candidates: np.ndarray) -> list[np.ndarray]:
-    """Each model 2's p(ventricular) at the ``candidates`` (samples at the model rate ``fs``)
-    of a record's ``signal``, with the inputs :func:`ecgtk.export.crossval.run_pipeline` gives
-    it (built once: the members share one architecture)."""
+    """Each model 2's p(ventricular) at the ``candidates`` of a record's ``signal``
+    (:func:`candidate_inputs`, built once: the members share one architecture)."""
     from ecgtk.export.train import predict_proba
-    from ecgtk.inputs import VENTRICULAR_WINDOW, leads_of_context_input, ventricular_inputs
+    from ecgtk.inputs import leads_of_context_input
 
     if not models:
         return []
-    leads = leads_of_context_input(models[0].input_shape[-1])
-    x = ventricular_inputs(signal[:, :leads], candidates, *VENTRICULAR_WINDOW, candidates,
-                           fs=fs)
+    x = candidate_inputs(signal, fs, candidates, leads_of_context_input(models[0].input_shape[-1]))
     return [predict_proba(model, x) for model in models]
 
 
