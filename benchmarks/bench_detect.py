@@ -1,6 +1,6 @@
 """Detection throughput on a tiled 24 h two-lead 360 Hz recording, stage by stage.
 
-    python -m ecgtk.benchmarks.bench_detect [--hours 24] [--json out.json]
+    python -m benchmarks.bench_detect [--hours 24] [--json out.json]
 
 Stages: read (WFDB 212, in 10-minute chunks; a pass that only reads), filter (the band-pass,
 timed on those chunks), detect (``detect_beats`` minus the other two), write (Parquet); and the
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.benchmarks.tiling import write_tiled_wfdb
-from ecgtk.detect import DEFAULT_CHUNK_S, DEFAULT_OVERLAP_S, detect_beats
+from ecgtk.bench.tiling import write_tiled_wfdb
+from ecgtk.detection.chunked import DEFAULT_CHUNK_S, DEFAULT_OVERLAP_S, detect_beats
 from ecgtk.kernels.filters import bandpass_sos, sosfiltfilt
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
 from ecgtk.readers import read_recording

@@ -1,6 +1,6 @@
 """Does int8 quantization speed model 2 up on this CPU? (It did not: kept float32.)
 
-    python -m ecgtk.benchmarks.bench_int8
+    python -m benchmarks.bench_int8
 
 Static QDQ quantization (ONNX Runtime's ``quantize_static``; Conv and MatMul, int8 weights,
 uint8 activations, calibrated on real inputs from the shipped sample) of the shipped
@@ -46,7 +46,7 @@ def main() -> dict:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from ecgtk.export.commands import sample_windows
-    from ecgtk.sessions import shipped_model_path
+    from ecgtk.inference.sessions import shipped_model_path
 
     w = sample_windows(150, 150, 2, context=True).astype(np.float32)
 

@@ -1,6 +1,6 @@
 """Time the resampling and window kernels on realistic sizes.
 
-    python -m ecgtk.benchmarks.bench_kernels [--hours 24] [--repeat 3] [--all-rates]
+    python -m benchmarks.bench_kernels [--hours 24] [--repeat 3] [--all-rates]
 
 - resample_poly: a 2-lead recording at 250 Hz (24 h by default) to the models' 360 Hz, Numba
   kernel vs ``scipy.signal.resample_poly`` (skipped when scipy is missing); ``--all-rates``

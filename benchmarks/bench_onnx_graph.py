@@ -1,6 +1,6 @@
 """Keras vs tf2onnx's ONNX graph vs the hand-written ONNX graph, windows per second on CPU.
 
-    python -m ecgtk.benchmarks.bench_onnx_graph [--threads 1 2] [--windows 2048] [--repeat 5]
+    python -m benchmarks.bench_onnx_graph [--threads 1 2] [--windows 2048] [--repeat 5]
         [--batch 1024] [--small-batch 128] [--no-built] [--json FILE]
 
 Models: the shipped ``models/beat.keras`` and ``models/ventricular.keras`` (whatever input
@@ -75,7 +75,7 @@ def _case_windows(channels: int, length: int, n: int) -> np.ndarray:
     """``n`` real normalised windows ``(n, length, channels)`` of the shipped sample (tiled),
     with the context channels of model 2 when ``channels`` is more than 2."""
     from ecgtk.export.commands import sample_windows
-    from ecgtk.inputs import leads_of_context_input
+    from ecgtk.inference.inputs import leads_of_context_input
 
     context = length == 300 and channels > 2
     leads = leads_of_context_input(channels) if context else channels
@@ -294,7 +294,7 @@ def main() -> None:
             spec = {"threads": threads, "folder": tmp, "cases": cases, "batch": args.batch,
                     "small_batch": args.small_batch, "repeat": args.repeat,
                     "profile": threads == min(args.threads)}
-            done = subprocess.run([sys.executable, "-m", "ecgtk.benchmarks.bench_onnx_graph",
+            done = subprocess.run([sys.executable, "-m", "benchmarks.bench_onnx_graph",
                                    "--worker", json.dumps(spec)], capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"worker at {threads} thread(s) failed:\n{done.stderr[-4000:]}")

@@ -1,6 +1,6 @@
 """Recordings per hour: the local engine against the Ray engine, on this machine.
 
-    python -m ecgtk.benchmarks.bench_ray [--records 6] [--hours 1] [--repeat 1]
+    python -m benchmarks.bench_ray [--records 6] [--hours 1] [--repeat 1]
         [--configs local:1:1 ray:1 local:2 ray:2] [--patience-s 600] [--json out.json]
 
 An archive of ``records`` recordings of ``hours`` each is tiled from the shipped sample (WFDB
@@ -32,8 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ecgtk.archive import find_recordings
-from ecgtk.benchmarks.tiling import write_tiled_wfdb
+from ecgtk.bench.tiling import write_tiled_wfdb
+from ecgtk.engines.archive import find_recordings
 
 DEFAULT_CONFIGS = ("local:1:1", "ray:1", "local:2", "ray:2")
 
@@ -47,14 +47,14 @@ def make_archive(folder: Path, records: int, hours: float) -> Path:
 
 def run_config(config: str, archive: Path, out: Path) -> dict:
     """Run one configuration (``local:N`` or ``ray:N``) in this process; timings in s."""
-    from ecgtk.beat_models import ModelSettings
+    from ecgtk.inference.models import ModelSettings
 
     engine, n, *threads = config.split(":")
     n = int(n)
     sources = find_recordings(archive)
     start_s = 0.0
     if engine == "local":
-        from ecgtk.runner import run_archive
+        from ecgtk.engines.local import run_archive
 
         per_worker = int(threads[0]) if threads else max(1, (os.cpu_count() or 1) // n)
         settings = ModelSettings(threads=per_worker)
@@ -63,7 +63,7 @@ def run_config(config: str, archive: Path, out: Path) -> dict:
     elif engine == "ray":
         import ray
 
-        from ecgtk.ray_engine import run_archive_ray
+        from ecgtk.engines.ray_engine import run_archive_ray
 
         started = time.perf_counter()
         ray.init(num_cpus=n, include_dashboard=False, logging_level="WARNING")
@@ -91,7 +91,7 @@ def with_rates(result: dict, hours: float) -> dict:
 
 
 def run_in_child(config: str, archive: Path, out: Path, patience_s: float) -> dict:
-    command = [sys.executable, "-m", "ecgtk.benchmarks.bench_ray", "--only", config,
+    command = [sys.executable, "-m", "benchmarks.bench_ray", "--only", config,
                "--archive", str(archive), "--out", str(out)]
     busy = wait_until_idle(patience_s=patience_s)
     before = machine_cpu_s()

@@ -1,6 +1,6 @@
 """Whole-process ``ecgtk run`` on long synthetic-from-real recordings: time and peak memory.
 
-    python -m ecgtk.benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
+    python -m benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
         [--against "--lanes 1 --batch-size 256"] [--repeat 3]
 
 Default: one 24 h two-lead 360 Hz WFDB recording tiled from the shipped sample (the run issue's
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.benchmarks.tiling import tiled_signal, write_tiled_wfdb
+from ecgtk.bench.tiling import tiled_signal, write_tiled_wfdb
 from ecgtk.kernels.resample import resample_poly
 
 

@@ -1,6 +1,6 @@
 """Should ONNX Runtime's idle threads spin? The whole pipeline with spinning on and off.
 
-    python -m ecgtk.benchmarks.bench_spinning --hours 24 --repeats 2
+    python -m benchmarks.bench_spinning --hours 24 --repeats 2
 
 ONNX Runtime's intra-op threads spin-wait after each model call by default. On a small machine
 they then take the cores from the work between calls (detection, window slicing, templates).
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.beat_models import ModelSettings
-from ecgtk.benchmarks.pipeline import run_bench, tiled_archive
+from ecgtk.bench.pipeline import run_bench, tiled_archive
+from ecgtk.inference.models import ModelSettings
 
 
 def main(argv: list[str] | None = None) -> dict:

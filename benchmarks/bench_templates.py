@@ -1,9 +1,10 @@
 """What the V decision's groupings cost on a 24-hour recording.
 
-    python -m ecgtk.benchmarks.bench_templates --hours 24 --repeat 3
+    python -m benchmarks.bench_templates --hours 24 --repeat 3
 
-The models' calls on one tiled recording (:mod:`ecgtk.benchmarks.tiling`) are made once; then
-the decision (:func:`ecgtk.classify.classify_calls`) is timed with each ``template_starts``
+The models' calls on one tiled recording (:mod:`ecgtk.bench.tiling`) are made once; then
+the decision (:func:`ecgtk.labelling.classify.classify_calls`) is timed with each
+``template_starts``
 setting, alternating the settings ``--repeat`` times, so that both see the same machine. The
 first setting is the baseline of the ratios. The K-means of tiled beats converge faster than
 a real patient's, so the absolute seconds are a floor; the ratio is the figure to compare.
@@ -19,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.analysis import call_recording
-from ecgtk.beat_models import BeatModels, ModelSettings
-from ecgtk.benchmarks.tiling import write_tiled_wfdb
-from ecgtk.classify import classify_calls
+from ecgtk.bench.tiling import write_tiled_wfdb
+from ecgtk.inference.models import BeatModels, ModelSettings
+from ecgtk.labelling.classify import classify_calls
+from ecgtk.labelling.rules import ValidationRules
+from ecgtk.pipeline import call_recording
 from ecgtk.readers import read_recording
-from ecgtk.validation import ValidationRules
 
 #: 0.2.2's three groupings of 20, and six of five granularities.
 DEFAULT_SETTINGS = ("20,20,20", "20,15,25,30,35,40")

@@ -1,11 +1,11 @@
 """Archive throughput of ``ecgtk run`` with N workers (CPU or GPU), and peak GPU memory.
 
-    python -m ecgtk.benchmarks.bench_workers --records 32 --workers 16 --device cuda \\
+    python -m benchmarks.bench_workers --records 32 --workers 16 --device cuda \\
         --gpu-mem-gb 0.35 --json workers.json
-    python -m ecgtk.benchmarks.bench_workers --records 32 --workers 1 --device cuda \\
+    python -m benchmarks.bench_workers --records 32 --workers 1 --device cuda \\
         --lanes 16 --batch-size 1024 --json one_gpu_process.json
 
-Builds ``records`` tiled 24-hour recordings (two leads, 360 Hz; :mod:`ecgtk.benchmarks.tiling`)
+Builds ``records`` tiled 24-hour recordings (two leads, 360 Hz; :mod:`ecgtk.bench.tiling`)
 in parallel, then times one ``ecgtk run`` over them in a subprocess, as a nightly job would run
 it, while ``nvidia-smi`` is polled for the GPU memory in use by all processes. Reports
 recordings per hour, the median seconds per recording (per worker), and the peak GPU memory.
@@ -22,8 +22,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ecgtk.benchmarks.pipeline import GpuMemoryPeak
-from ecgtk.benchmarks.tiling import write_tiled_wfdb
+from ecgtk.bench.pipeline import GpuMemoryPeak
+from ecgtk.bench.tiling import write_tiled_wfdb
 
 
 def _tile(args: tuple[Path, int, float]) -> None:

@@ -1,6 +1,7 @@
 """Training-time augmentation of normalised model windows (pure numpy, seeded).
 
-Windows come from :func:`ecgtk.inputs.model_windows`: ``(n, L, leads)`` float32, each lead's
+Windows come from :func:`ecgtk.inference.inputs.model_windows`: ``(n, L, leads)`` float32, each
+lead's
 median removed and divided by the record's QRS scale. The augmentations mimic what varies
 between recordings and what the normaliser does not remove:
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtk.inputs import MODEL_RATE_HZ
+from ecgtk.inference.inputs import MODEL_RATE_HZ
 
 __all__ = ["AugmentConfig", "augment", "mix_leads", "time_stretch"]
 
@@ -65,7 +66,8 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     """Augmented copy of windows ``x`` ``(n, L, channels)`` float32 (same shape and dtype).
 
     ``rng`` is a :class:`numpy.random.Generator` or a seed; the same seed gives the same output.
-    ``signal_leads``: for inputs with context channels (:func:`ecgtk.inputs.ventricular_inputs`
+    ``signal_leads``: for inputs with context channels
+    (:func:`ecgtk.inference.inputs.ventricular_inputs`
     layout: leads, their templates, RR channels), how many leads come first. Only those are
     augmented; the context stays as measured, except that a time stretch, lead mixing and a
     lead-order reversal change the templates with their leads. None: every channel is a lead.

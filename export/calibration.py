@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.uncertainty import calibrate, dropout_spread, logit
+from ecgtk.labelling.uncertainty import calibrate, dropout_spread, logit
 
 VENTRICULAR = set("VE")
 NON_VENTRICULAR = set("NLRejAaJS")
@@ -51,7 +51,11 @@ def fold_passes(fold_dir: Path, record: str, candidates: np.ndarray, passes: int
     from ecgtk.export.mc_dropout import DEFAULT_SEED, dropout_masks, head_of, keras_passes
     from ecgtk.export.onnx_export import load_keras_model
     from ecgtk.export.records import load_record
-    from ecgtk.inputs import VENTRICULAR_WINDOW, leads_of_context_input, ventricular_inputs
+    from ecgtk.inference.inputs import (
+        VENTRICULAR_WINDOW,
+        leads_of_context_input,
+        ventricular_inputs,
+    )
 
     rd = load_record(data, record)
     models = [load_keras_model(path) for path in member_paths(fold_dir / "ventricular.keras")]
@@ -70,9 +74,9 @@ def record_rows(data: list[Path], fold_dir: Path, record: str, thresholds: dict,
                 passes: int) -> dict:
     """One held-out record: labelled beats with p, passes, and the pipeline's call (the
     per-template decision and the default rules, as ``ecgtk run`` makes it)."""
-    from ecgtk.benchmarks.validation_eval import labels_of, record_features
+    from ecgtk.export.out_of_fold import labels_of, record_features
+    from ecgtk.labelling.rules import ValidationRules
     from ecgtk.scoring import match_beats
-    from ecgtk.validation import ValidationRules
 
     npz = fold_dir / f"probs_{record}.npz"
     f = record_features(data, record, npz)
@@ -180,7 +184,7 @@ def calibration_report(rows: list[dict]) -> dict:
 
 def calibrate_on_folds(cv_dir: Path, data: list[Path], passes: int = 32) -> dict:
     """Load every fold's held-out DS1 + paced records and return :func:`calibration_report`."""
-    from ecgtk.benchmarks.validation_eval import search_dirs
+    from ecgtk.export.out_of_fold import search_dirs
 
     started = time.perf_counter()
     dirs = search_dirs(data)

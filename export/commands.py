@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.archive import sample_archive
-from ecgtk.detect import detect_beats
+from ecgtk.detection.chunked import detect_beats
+from ecgtk.engines.archive import sample_archive
 from ecgtk.export.records import (
     ALL_RECORDS,
     NSTDB_RECORDS,
@@ -19,7 +19,7 @@ from ecgtk.export.records import (
     records_of_patients,
 )
 from ecgtk.export.thresholds import validation_split
-from ecgtk.inputs import (
+from ecgtk.inference.inputs import (
     CONTEXT_KIND,
     channel_names,
     leads_of_context_input,
@@ -37,7 +37,8 @@ KIND_OF_LENGTH = {100: "beat", 300: "ventricular"}
 def sample_windows(before: int, after: int, n_leads: int, limit: int = 512,
                    context: bool = False) -> np.ndarray:
     """Real, normalised model inputs from the shipped sample archive (for export parity
-    checks); ``context``: inputs with context channels (:func:`ecgtk.inputs.ventricular_inputs`)."""
+    checks); ``context``: inputs with context channels
+    (:func:`ecgtk.inference.inputs.ventricular_inputs`)."""
     parts = []
     make = ventricular_inputs if context else model_windows
     for header in sorted(sample_archive().glob("*.hea")):
@@ -110,7 +111,7 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
         "classes": list(CLASSES[kind]),
         "input_leads": channel_names([f"lead {i + 1}" for i in range(n_leads)], context),
         "context": CONTEXT_KIND if context else "",
-        "decision_threshold": threshold, "normalisation": "ecgtk.inputs.model_windows",
+        "decision_threshold": threshold, "normalisation": "ecgtk.inference.inputs.model_windows",
         "training_data": facts.get("training_data", TRAINING_DATA[kind]),
         **calibration_metadata(calibration),
     }

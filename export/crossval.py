@@ -41,7 +41,7 @@ from ecgtk.export.dataset import (
     to_record_rate,
 )
 from ecgtk.export.thresholds import validation_split
-from ecgtk.inputs import (
+from ecgtk.inference.inputs import (
     BEAT_WINDOW,
     MODEL_RATE_HZ,
     VENTRICULAR_WINDOW,
@@ -90,7 +90,7 @@ def run_pipeline(signal: np.ndarray, models: PipelineModels,
     """Candidates, ``p_beat``, ``p_ventricular`` (for every candidate) and labels of one signal
     ``(n, leads)`` at the model rate, as the run pipeline computes them (minus its morphology
     checks): model 1 on 50 + 50-sample windows of every candidate, model 2 on 150 + 150-sample
-    windows, both normalised by :func:`ecgtk.inputs.model_windows` with the candidates as
+    windows, both normalised by :func:`ecgtk.inference.inputs.model_windows` with the candidates as
     ``scale_beats``."""
     from ecgtk.export.dataset import detector_candidates
 

@@ -17,13 +17,14 @@ each moved to the detector candidate it matches (within 150 ms) so that windows 
 inference: ``y = 1`` for V, E; ``y = 0`` for N L R e j A a J S (N-class beats subsampled);
 F and Q (``/``, ``f``, ``Q``) are left out (``VentricularConfig.fusion_as_ventricular``: F is
 ``y = 1`` too). Its windows carry the context channels of
-:func:`ecgtk.inputs.ventricular_inputs` (the 10-minute stretch's median beat per lead, and the
+:func:`ecgtk.inference.inputs.ventricular_inputs` (the 10-minute stretch's median beat per lead,
+and the
 log RR ratios before and after the beat); :meth:`WindowSet.context_inputs` picks them.
 
 Both models' windows are stored with the context channels (model 1's too, so that one cache
 serves a model 1 with or without them; :meth:`WindowSet.leads` gives the leads alone).
 
-Windows are cut and normalised by :func:`ecgtk.inputs.model_windows` with the detector's
+Windows are cut and normalised by :func:`ecgtk.inference.inputs.model_windows` with the detector's
 candidates as ``scale_beats`` -- the one code path inference uses. Every record is brought to
 the model rate (360 Hz) with :mod:`ecgtk.kernels.resample` when its rate differs; positions are
 kept at the model rate together with the record's own rate (:func:`to_record_rate` maps them
@@ -78,7 +79,7 @@ from ecgtk.export.windowset import (  # re-exported: training code imports them 
     default_cache_dir,
     window_set,
 )
-from ecgtk.inputs import BEAT_WINDOW, VENTRICULAR_WINDOW
+from ecgtk.inference.inputs import BEAT_WINDOW, VENTRICULAR_WINDOW
 from ecgtk.scoring import AAMI_CLASSES, match_beats
 
 __all__ = [

@@ -5,7 +5,7 @@ augmentation order); its members' probabilities are averaged. Each training alon
 lot between seeds on unseen patients (a whole template of one patient's beats can land on
 either side of the threshold), and their average swings less: in the patient-wise
 cross-validation two members labelled ventricular beats better than either alone
-(``python -m ecgtk.benchmarks.ensemble_cv``, models/ventricular.md).
+(``python -m research.ensemble_cv``, models/ventricular.md).
 
 On disk the members are ``NAME.keras`` (member 0, the one fine-tuning and Grad-CAM start from)
 and ``NAME_1.keras``, ``NAME_2.keras``, ... beside it (:func:`member_paths`). The ONNX graph

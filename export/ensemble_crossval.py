@@ -10,9 +10,9 @@ written as a run of its own: ``OUT/fold<i>/probs_<record>.npz``, ``fold.json``, 
 ``ventricular.keras``, ``ventricular_1.keras``, ... (:mod:`ecgtk.export.ensemble`) and
 ``OUT/crossval.json``; model 1's calls are the run's. So calibration
 (:mod:`ecgtk.export.calibration`), the model card and
-``python -m ecgtk.benchmarks.validation_eval --cv-dir OUT`` read it like any run.
+``python -m research.validation_eval --cv-dir OUT`` read it like any run.
 :func:`ecgtk.export.reproduce.reproduce` runs it for the shipped ensemble;
-``python -m ecgtk.benchmarks.ensemble_cv`` runs it by hand (other seeds, architectures).
+``python -m research.ensemble_cv`` runs it by hand (other seeds, architectures).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def candidate_inputs(signal: np.ndarray, fs: float, candidates: np.ndarray,
     """Model 2's inputs at the ``candidates`` (samples at the model rate ``fs``) of a record's
     ``signal``, its first ``leads`` leads, as :func:`ecgtk.export.crossval.run_pipeline` gives
     them (the candidates are also the beats of the context channels)."""
-    from ecgtk.inputs import VENTRICULAR_WINDOW, ventricular_inputs
+    from ecgtk.inference.inputs import VENTRICULAR_WINDOW, ventricular_inputs
 
     return ventricular_inputs(signal[:, :leads], candidates, *VENTRICULAR_WINDOW, candidates,
                               fs=fs)
@@ -44,7 +44,7 @@ def member_probabilities(models: list, signal: np.ndarray, fs: float,
     """Each model 2's p(ventricular) at the ``candidates`` of a record's ``signal``
     (:func:`candidate_inputs`, built once: the members share one architecture)."""
     from ecgtk.export.train import predict_proba
-    from ecgtk.inputs import leads_of_context_input
+    from ecgtk.inference.inputs import leads_of_context_input
 
     if not models:
         return []

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgtk.gradcam import (  # the run-time half lives in the toolkit
+from ecgtk.reports.gradcam import (  # the run-time half lives in the toolkit
     _class_indices,
     _run_session,
     gradcam_onnx,

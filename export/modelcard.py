@@ -145,7 +145,8 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
         "window": {"before": int(meta["window_before"]), "after": int(meta["window_after"])},
         "input": {"name": meta["input_name"], "shape": ["batch", int(meta["input_length"]),
                                                         int(meta["n_channels"])],
-                  "normalisation": "ecgtk.inputs.model_windows (median removed, / QRS scale)",
+                  "normalisation": "ecgtk.inference.inputs.model_windows (median removed, "
+                                   "/ QRS scale)",
                   "context": meta.get("context") or None},
         "output": {"name": meta["output_name"], "classes": classes},
         "input_leads": leads,
@@ -189,7 +190,7 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
         f"| window | {card['window']['before']} + {card['window']['after']} samples around "
         f"the {'candidate' if kind == 'beat' else 'beat'} |",
         f"| input | `{meta['input_name']}` float32 (batch, {meta['input_length']}, "
-        f"{meta['n_channels']}), from `ecgtk.inputs."
+        f"{meta['n_channels']}), from `ecgtk.inference.inputs."
         f"{'ventricular_inputs' if meta.get('context') else 'model_windows'}` |",
         f"| input leads | {', '.join(leads)} |",
         f"| output | `{meta['output_name']}` softmax over {classes} |",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.inputs import MODEL_RATE_HZ, SCALE_HALF_WIDTH_S
+from ecgtk.inference.inputs import MODEL_RATE_HZ, SCALE_HALF_WIDTH_S
 from ecgtk.kernels.normalise import qrs_scale
 
 __all__ = [

@@ -29,7 +29,7 @@ ONNX Runtime's CPU layout optimiser (the NCHWc transformer, graph optimisation l
 only rewrites 2-D convolutions, into its blocked-channel kernels with ReLU, bias and the
 residual ``Add`` fused and a single reorder at the trunk's end. Native 1-D ``Conv`` runs
 the generic im2col path instead, about as slow as tf2onnx's graph (depthwise convolutions
-especially); measured in :mod:`ecgtk.benchmarks.bench_onnx_graph`.
+especially); measured in :mod:`benchmarks.bench_onnx_graph`.
 
 Everything is float32; the batch axis is dynamic. Only layer configurations the architecture
 uses are supported (stride 1 outside the stem, 'same'/'valid' padding, linear conv

@@ -6,7 +6,7 @@ metadata:
 - ``"direct"`` (default): :mod:`ecgtk.export.onnx_direct` writes the graph from the Keras
   model's weights with ``onnx.helper``, laid out for ONNX Runtime on CPU (BatchNorm folded
   into the convolutions, one transpose in, one before the LSTM); about twice as fast as
-  tf2onnx's graph (``python -m ecgtk.benchmarks.bench_onnx_graph``).
+  tf2onnx's graph (``python -m benchmarks.bench_onnx_graph``).
 - ``"tf2onnx"``: traces the model with TensorFlow and converts the trace, as below.
 
 Both go through the same parity check against Keras. How the tf2onnx export works with

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.inputs import MODEL_RATE_HZ
+from ecgtk.inference.inputs import MODEL_RATE_HZ
 from ecgtk.scoring import AAMI_CLASSES, load_reference, match_beats
 from ecgtk.scoring.matching import tolerance_samples
 
@@ -141,8 +141,9 @@ def array_recording(signal: np.ndarray, fs: float, name: str = "array"):
 
 
 def detector_candidates(signal: np.ndarray, fs: float = MODEL_RATE_HZ) -> np.ndarray:
-    """The R-peak detector's candidates (:func:`ecgtk.detect.detect_beats`) on an array."""
-    from ecgtk.detect import detect_beats
+    """The R-peak detector's candidates (:func:`ecgtk.detection.chunked.detect_beats`) on an
+    array."""
+    from ecgtk.detection.chunked import detect_beats
 
     return detect_beats(array_recording(signal, fs))
 

@@ -14,7 +14,7 @@ other folds 93.7 -> 93.9 %, on the nstdb noise records 56.8 -> 54.1 % (README; m
 :func:`refit_crossval` does it for every fold of a cross-validation run and writes the
 held-out records' calls as that run did, so the benchmarks read it like any run;
 :func:`refit_members` does it for the shipped model (:func:`ecgtk.export.reproduce.train_final`).
-For a variant's ensemble run (``python -m ecgtk.benchmarks.ensemble_cv``)::
+For a variant's ensemble run (``python -m research.ensemble_cv``)::
 
     python -m ecgtk.export.refit --data ../shared/data --baseline scratch/cv \
         --ensemble scratch/cv_variant --out scratch/cv_variant_refit
@@ -128,16 +128,15 @@ def refit_crossval(baseline: Path, ensemble: Path, out: Path, data_dirs: Sequenc
                    verbose: bool = True, min_epochs: int = 1) -> dict:
     """Refit every fold's model-2 members (:func:`fold_members`) on the fold's training and
     validation records, and call its held-out records again with model 1 of ``baseline`` and
-    the refitted ensemble (:func:`ecgtk.benchmarks.redetect_cv.redetect_fold`): writes
+    the refitted ensemble (:func:`ecgtk.export.out_of_fold.redetect_fold`): writes
     ``out/fold<i>/`` (members, ``fold.json`` with the validated thresholds, ``probs_*.npz``)
     and ``out/crossval.json``; returns the summary."""
     import shutil
 
-    from ecgtk.benchmarks.redetect_cv import redetect_fold
-    from ecgtk.benchmarks.validation_eval import search_dirs
     from ecgtk.export.crossval import summarise
     from ecgtk.export.ensemble import member_path
     from ecgtk.export.ensemble_crossval import record_scores
+    from ecgtk.export.out_of_fold import redetect_fold, search_dirs
 
     baseline, ensemble, out = Path(baseline), Path(ensemble), Path(out)
     data = list(data_dirs)
@@ -188,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, required=True,
                     help="the cross-validation run (model 1, seed 0 of model 2)")
     ap.add_argument("--ensemble", type=Path, required=True,
-                    help="its ensemble run (python -m ecgtk.benchmarks.ensemble_cv)")
+                    help="its ensemble run (python -m research.ensemble_cv)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--min-epochs", type=int, default=1,
                     help="train each member for at least N epochs (default 1: its validated "

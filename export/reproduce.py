@@ -66,7 +66,7 @@ MC_PASSES = {"beat": 0, "ventricular": 32}
 #: Trainings (seeds ``seed``, ``seed + 1``, ...) averaged in each shipped model
 #: (:mod:`ecgtk.export.ensemble`). Two for model 2: in the patient-wise cross-validation the
 #: pair labelled ventricular beats better than either member alone
-#: (python -m ecgtk.benchmarks.ensemble_cv), at twice model 2's cost.
+#: (python -m research.ensemble_cv), at twice model 2's cost.
 ENSEMBLE_MEMBERS = {"beat": 1, "ventricular": 2}
 
 
@@ -127,7 +127,7 @@ def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
             f"{', '.join(f'{t:g}' for t in e['member_thresholds'])}). Fine-tuning (--init) and "
             "Grad-CAM (ecgtk explain) use member 0. Cross-validated, the average of two seeds "
             "labelled ventricular beats better than either seed alone; see 'Ensemble of seeds' "
-            "(python -m ecgtk.benchmarks.ensemble_cv).")
+            "(python -m research.ensemble_cv).")
 
 
 def _windows_phrase(fields: dict | None) -> str:
@@ -216,7 +216,7 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     from ecgtk.export.modelcard import cpu_throughput, write_card
     from ecgtk.export.onnx_export import export_onnx
     from ecgtk.export.train import CLASSES, configure_tensorflow
-    from ecgtk.inputs import CONTEXT_KIND, channel_names
+    from ecgtk.inference.inputs import CONTEXT_KIND, channel_names
 
     configure_tensorflow(2)
     out, work = Path(out), Path(work)
@@ -311,7 +311,7 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             "context": CONTEXT_KIND if info["context"] else "",
             **(calibration_metadata(calibration) if kind == "ventricular" else {}),
             "decision_threshold": info["threshold"]["threshold"],
-            "normalisation": "ecgtk.inputs.model_windows",
+            "normalisation": "ecgtk.inference.inputs.model_windows",
             "training_data": TRAINING_DATA[kind],
         }
         _log(f"export {kind} -> ONNX")

@@ -39,7 +39,12 @@ from ecgtk.export.dataset import (
     build_windows,
 )
 from ecgtk.export.thresholds import choose_threshold
-from ecgtk.inputs import BEAT_WINDOW, MODEL_RATE_HZ, VENTRICULAR_WINDOW, leads_of_context_input
+from ecgtk.inference.inputs import (
+    BEAT_WINDOW,
+    MODEL_RATE_HZ,
+    VENTRICULAR_WINDOW,
+    leads_of_context_input,
+)
 
 __all__ = [
     "CLASSES",
@@ -60,13 +65,13 @@ CLASSES = {"beat": ("artefact", "beat"), "ventricular": ("non-ventricular", "ven
 #: Input leads (the first n leads of a recording); chosen by measurement, see models/*.md.
 DEFAULT_LEADS = {"beat": 2, "ventricular": 2}
 #: Whether the model reads context channels beside its leads (the stretch's median beat per
-#: lead and the RR ratios, :func:`ecgtk.inputs.ventricular_inputs`).
+#: lead and the RR ratios, :func:`ecgtk.inference.inputs.ventricular_inputs`).
 DEFAULT_CONTEXT = {"beat": False, "ventricular": True}
 DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
 #: Architecture arguments beyond build_model's defaults (TrainSettings.arch overrides them).
 #: Model 2's stem is strided: its trunk and BiLSTM run at 180 Hz, about twice as fast, and
 #: with the per-template V decision its cross-validated VEB F1 was higher in every fold
-#: (python -m ecgtk.benchmarks.stride_cv; models/ventricular.md). Model 1 keeps stride 1:
+#: (python -m research.stride_cv; models/ventricular.md). Model 1 keeps stride 1:
 #: strided, it rejected more real beats.
 DEFAULT_ARCH = {"beat": {}, "ventricular": {"stem_stride": 2}}
 #: Adam learning rate from scratch. Model 2 at 1e-3 overfits its training patients within one
@@ -133,7 +138,7 @@ def configure_tensorflow(threads: int = 2) -> None:
 def model_inputs(kind: str, windows: WindowSet, n_leads: int,
                  context: bool | None = None) -> np.ndarray:
     """What model ``kind`` reads from a window set: the first ``n_leads`` leads, with their
-    context channels (:func:`ecgtk.inputs.ventricular_inputs`) when ``context`` (None:
+    context channels (:func:`ecgtk.inference.inputs.ventricular_inputs`) when ``context`` (None:
     :data:`DEFAULT_CONTEXT` of ``kind``)."""
     if DEFAULT_CONTEXT[kind] if context is None else context:
         return windows.context_inputs(n_leads)

@@ -46,7 +46,7 @@ from ecgtk.export.dataset import (
     training_window_fields,
 )
 from ecgtk.export.thresholds import validation_split
-from ecgtk.inputs import (
+from ecgtk.inference.inputs import (
     MODEL_RATE_HZ,
     VENTRICULAR_WINDOW,
     leads_of_context_input,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.export.records import RecordData
-from ecgtk.inputs import leads_of_context_input, model_windows, ventricular_inputs
+from ecgtk.inference.inputs import leads_of_context_input, model_windows, ventricular_inputs
 
 __all__ = ["SOURCE_ANNOTATION", "SOURCE_CANDIDATE", "SOURCE_RANDOM", "SOURCE_VF", "WindowSet",
            "default_cache_dir", "window_set"]
@@ -92,7 +92,8 @@ class WindowSet:
         return np.ascontiguousarray(self.x[:, :, :n_leads])
 
     def context_inputs(self, n_leads: int) -> np.ndarray:
-        """Model-2 inputs with context (:func:`ecgtk.inputs.ventricular_inputs` layout) for
+        """Model-2 inputs with context (:func:`ecgtk.inference.inputs.ventricular_inputs` layout)
+        for
         the first ``n_leads`` leads: those leads, their templates, the RR channels."""
         leads = leads_of_context_input(self.x.shape[2])
         if n_leads > leads:

@@ -1,6 +1,7 @@
 """Heart rate per minute and hour, and HRV, from beat times: pure numpy over arrays.
 
-The definitions (clean intervals, analysable minutes) are those of :mod:`ecgtk.holter`, which
+The definitions (clean intervals, analysable minutes) are those of :mod:`ecgtk.summary.rhythm`,
+which
 calls these for the ``records/`` row. Everything is vectorised: no loop runs per beat.
 """
 

@@ -60,3 +60,27 @@ def fake_cv_run(tmp_path_factory) -> Path:
     _fake_fold(root, "fold0", "119")
     _fake_fold(root, "fold1", "208")
     return root
+
+
+# ------------------------------------------------------------------ markers by layer
+#: Test folders whose every test gets a marker (``pytest -m "not training"`` on a plain install).
+FOLDER_MARKERS = {"training": ("training",), "research": ("research", "training")}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = Path(item.fspath).parent.name
+        for name in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(getattr(pytest.mark, name))
+        if "ray" in item.fspath.basename and "no_ray" not in item.fspath.basename:
+            item.add_marker(pytest.mark.ray)
+
+
+@pytest.fixture(scope="session")
+def sample_tables() -> dict:
+    """The four tables of ``ecgtk run`` on the shipped sample, as 0.2.5 wrote them (sorted by
+    record; see tests/pipeline/test_sample_tables.py)."""
+    import pyarrow.parquet as pq
+
+    return {name: pq.read_table(DATA / "sample_tables" / f"{name}.parquet")
+            for name in ("beats", "clusters", "events", "records")}

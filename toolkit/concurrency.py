@@ -1,8 +1,8 @@
 """Work on a stream of items on a few threads, with the results kept in the items' order.
 
 Both places that overlap reading with computing use it: detection of a recording's chunks
-(:func:`ecgtk.detect.iter_detections`) and the models' calls on them
-(:func:`ecgtk.analysis.call_concurrently`). Threads pay off there because the Numba kernels and
+(:func:`ecgtk.detection.chunked.iter_detections`) and the models' calls on them
+(:func:`ecgtk.pipeline.call_concurrently`). Threads pay off there because the Numba kernels and
 ONNX Runtime release the GIL.
 """
 

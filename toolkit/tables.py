@@ -1,4 +1,4 @@
-"""The Parquet contract of ../shared/DESIGN.md: schemas, table builders and atomic writes.
+"""The Parquet contract of docs/design.md: every schema, the table builders, atomic writes.
 
 Every table that leaves ecgtk is built here, so the column names and types live in one place.
 Files are written to a hidden temporary name in the destination folder, flushed to disk, and
@@ -16,8 +16,48 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecgtk.holter import RHYTHM_COLUMNS
 from ecgtk.kernels.windows import rr_intervals
+
+#: The rhythm columns of ``records/``, in order: (name, Arrow type).
+RHYTHM_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("hr_mean_bpm", pa.float64()),
+    ("hr_min_bpm", pa.float64()),
+    ("hr_max_bpm", pa.float64()),
+    ("hr_hourly_bpm", pa.list_(pa.float32())),
+    ("n_v_isolated", pa.int64()),
+    ("n_v_couplets", pa.int64()),
+    ("n_v_triplets", pa.int64()),
+    ("n_v_runs", pa.int64()),
+    ("n_vt_runs", pa.int64()),
+    ("longest_v_run_beats", pa.int64()),
+    ("n_bigeminy_episodes", pa.int64()),
+    ("n_trigeminy_episodes", pa.int64()),
+    ("n_pauses", pa.int64()),
+    ("longest_rr_s", pa.float64()),
+    ("artefact_share", pa.float64()),
+    ("sdnn_ms", pa.float64()),
+    ("rmssd_ms", pa.float64()),
+]
+
+EVENTS_SCHEMA = pa.schema([
+    ("record_id", pa.string()),
+    ("kind", pa.string()),
+    ("start_sample", pa.int64()),
+    ("end_sample", pa.int64()),
+    ("start_s", pa.float64()),
+    ("end_s", pa.float64()),
+    ("n_beats", pa.int32()),
+    ("rate_bpm", pa.float32()),
+])
+
+#: ``heatmaps.parquet`` of ``ecgtk explain``: one row per explained beat.
+HEATMAPS_SCHEMA = pa.schema([
+    ("record_id", pa.string()),
+    ("sample", pa.int64()),
+    ("label", pa.string()),
+    ("p_ventricular", pa.float32()),
+    ("heatmap", pa.list_(pa.float32())),
+])
 
 BEATS_SCHEMA = pa.schema([
     ("record_id", pa.string()),
@@ -30,7 +70,8 @@ BEATS_SCHEMA = pa.schema([
     ("cluster", pa.int32()),
     ("rr_prev_s", pa.float32()),
     ("rr_next_s", pa.float32()),
-    ("review", pa.bool_()),  # uncertainty >= the run's review threshold (ecgtk.uncertainty)
+    # uncertainty >= the run's review threshold (ecgtk.labelling.uncertainty)
+    ("review", pa.bool_()),
 ])
 
 BEAT_LABELS = ("N", "V", "artefact")
@@ -46,7 +87,7 @@ CLUSTERS_SCHEMA = pa.schema([
 ])
 
 #: One row per recording. The DESIGN.md columns, the model ids, what resume needs, then the
-#: Holter summary columns of :mod:`ecgtk.holter`.
+#: Holter summary columns of :mod:`ecgtk.summary.rhythm`.
 RECORDS_SCHEMA = pa.schema([
     ("record_id", pa.string()),
     ("path", pa.string()),
@@ -64,7 +105,7 @@ RECORDS_SCHEMA = pa.schema([
     ("ventricular_model", pa.string()),
     ("source_bytes", pa.int64()),
     ("source_mtime_ns", pa.int64()),
-    *RHYTHM_COLUMNS,  # the Holter summary (ecgtk.holter)
+    *RHYTHM_COLUMNS,  # the Holter summary (ecgtk.summary.rhythm)
 ])
 
 

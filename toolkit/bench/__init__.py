@@ -1,0 +1,1 @@
+"""``ecgtk bench``: the whole pipeline timed per stage on tiled recordings."""
