@@ -18,11 +18,15 @@ between recordings and what the normaliser does not remove:
   (a matrix ``I + E``, off-diagonal ``E`` uniform in ``[-lead_mix, lead_mix]``), as a
   patient's electrical axis and the electrode positions change what each lead sees of the same
   heart; with context channels the leads' templates are mixed by the same matrix (off by
-  default: docs/ventricular_experiments.md, "Lead mixing"),
+  default: research/ventricular_experiments.md, "Lead mixing"),
+- optionally a sampling-rate round trip: the window resampled to another recorder's rate
+  (e.g. 128, 250 or 500 Hz) and back, so the model sees what a Holter tape at 128 Hz keeps of a
+  beat (its band ends at 64 Hz; sharp QRS edges are smoothed); with context channels the
+  templates go the same way, as a real recording's templates would (off by default),
 - optionally, with context channels, the RR context set to "on time" (0) for a share of
   windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
   of ventricular tachycardia, whose beats are not early against their neighbours (off by
-  default: measured, not kept; docs/ventricular_experiments.md, "RR-context dropout").
+  default: measured, not kept; research/ventricular_experiments.md, "RR-context dropout").
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
@@ -36,7 +40,7 @@ import numpy as np
 
 from ecgtk.inference.inputs import MODEL_RATE_HZ
 
-__all__ = ["AugmentConfig", "augment", "mix_leads", "time_stretch"]
+__all__ = ["AugmentConfig", "augment", "mix_leads", "rate_round_trip", "time_stretch"]
 
 #: The normaliser's clip (``ecgtk.kernels.normalise.normalise_windows``).
 CLIP = 20.0
@@ -57,6 +61,10 @@ class AugmentConfig:
     stretch_range: tuple[float, float] = (1.0, 1.0)  # time-scale factors; (1, 1): off
     rr_dropout_probability: float = 0.0  # share of context windows whose RR context is zeroed
     lead_mix: float = 0.0  # largest share of another lead added to each lead; 0: off
+    #: Recorder rates (Hz) a window is resampled to and back from, one drawn per window;
+    #: (): off. A ``resample_probability`` share of windows goes through it.
+    resample_rates: tuple[float, ...] = ()
+    resample_probability: float = 0.5
     fs: float = MODEL_RATE_HZ
 
 
@@ -79,11 +87,13 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     if signal_leads is None or signal_leads == x.shape[2]:
         x = _mixed(_stretched(x, rng, cfg, x.shape[2]), rng, cfg, x.shape[2], 1)
+        x = _round_tripped(x, rng, cfg, x.shape[2])
         return _augment_leads(x, rng, cfg)[0]
     if not 1 <= signal_leads <= x.shape[2] // 2:
         raise ValueError(f"signal_leads {signal_leads} does not fit {x.shape[2]} channels")
     x = _stretched(x, rng, cfg, 2 * signal_leads)  # the leads with their templates
     x = _mixed(x, rng, cfg, signal_leads, 2)
+    x = _round_tripped(x, rng, cfg, 2 * signal_leads)
     out = x.copy()
     out[:, :, :signal_leads], swapped = _augment_leads(x[:, :, :signal_leads], rng, cfg)
     templates = slice(signal_leads, 2 * signal_leads)
@@ -111,6 +121,25 @@ def time_stretch(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
     a = np.take_along_axis(x, left[:, :, None], axis=1)
     b = np.take_along_axis(x, right[:, :, None], axis=1)
     return (a + frac * (b - a)).astype(np.float32, copy=False)
+
+
+def rate_round_trip(x: np.ndarray, rate: float, fs: float = MODEL_RATE_HZ) -> np.ndarray:
+    """Windows ``x`` ``(n, L, channels)`` at ``fs`` Hz resampled to ``rate`` Hz and back
+    (polyphase, scipy's anti-aliasing filter, edges extended linearly): what a recorder sampling
+    at ``rate`` keeps of them. Same shape and dtype."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(rate / fs).limit_denominator(1000)
+    if ratio == 1 or len(x) == 0:
+        return np.asarray(x, dtype=np.float32).copy()
+    length = x.shape[1]
+    down = resample_poly(x, ratio.numerator, ratio.denominator, axis=1, padtype="line")
+    back = resample_poly(down, ratio.denominator, ratio.numerator, axis=1, padtype="line")
+    if back.shape[1] < length:  # pad by repeating the last sample
+        back = np.concatenate([back, np.repeat(back[:, -1:], length - back.shape[1], 1)], 1)
+    return back[:, :length].astype(np.float32)
 
 
 def mix_leads(x: np.ndarray, matrices: np.ndarray, groups: int = 1) -> np.ndarray:
@@ -211,3 +240,20 @@ def _augment_leads(x: np.ndarray, rng: np.random.Generator,
     out -= np.median(out, axis=1, keepdims=True)
     np.clip(out, -CLIP, CLIP, out=out)
     return out.astype(np.float32, copy=False), swap
+
+
+def _round_tripped(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+                   channels: int) -> np.ndarray:
+    """``x`` with its first ``channels`` channels through :func:`rate_round_trip` at one rate
+    of ``cfg.resample_rates`` per window (a ``resample_probability`` share of windows). Draws
+    nothing when off, so the other augmentations see the same random numbers as without it."""
+    if not cfg.resample_rates or len(x) == 0:
+        return x
+    chosen = rng.integers(0, len(cfg.resample_rates), size=len(x))
+    chosen[rng.random(len(x)) >= cfg.resample_probability] = -1
+    out = x.copy()
+    for i, rate in enumerate(cfg.resample_rates):
+        rows = np.flatnonzero(chosen == i)
+        if len(rows):
+            out[rows, :, :channels] = rate_round_trip(x[rows, :, :channels], rate, cfg.fs)
+    return out

@@ -14,7 +14,9 @@ from ecgtk.detection.chunked import detect_beats
 from ecgtk.engines.archive import sample_archive
 from ecgtk.export.records import (
     ALL_RECORDS,
+    DATABASES,
     NSTDB_RECORDS,
+    SVDB,
     patient_of,
     records_of_patients,
 )
@@ -127,12 +129,12 @@ def export_command(keras_path: Path, out_path: Path, gradcam: bool = False,
 
 
 def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
-    """Annotated WFDB records (``.hea`` with ``.atr``) in ``data_dirs`` and their ``mitdb/`` and
-    ``nstdb/`` folders. Model 2 leaves out the nstdb noisy copies (``118e06`` ...), which
-    repeat the beats of ``118``/``119``; model 1 uses them."""
+    """Annotated WFDB records (``.hea`` with ``.atr``) in ``data_dirs`` and their database
+    folders (``mitdb/``, ``nstdb/``, ``svdb/``). Model 2 leaves out the nstdb noisy copies
+    (``118e06`` ...), which repeat the beats of ``118``/``119``; model 1 uses them."""
     found: list[str] = []
     for d in data_dirs:
-        for sub in ("", "mitdb", "nstdb"):
+        for sub in ("", *DATABASES):
             folder = Path(d) / sub
             if not folder.is_dir():
                 continue
@@ -143,7 +145,7 @@ def discover_records(data_dirs: Sequence[str | Path], kind: str) -> list[str]:
                 if kind == "ventricular" and _NSTDB_NAME.match(name):
                     continue
                 found.append(name)
-    order = {r: i for i, r in enumerate(ALL_RECORDS + NSTDB_RECORDS)}
+    order = {r: i for i, r in enumerate(ALL_RECORDS + NSTDB_RECORDS + SVDB)}
     return sorted(found, key=lambda r: (order.get(r, len(order)), r))
 
 

@@ -265,7 +265,7 @@ class VentricularConfig:
 
 #: Model 2's training windows in the shipped recipe (0.2.5): at most 200 V/E beats per record, so
 #: that the five patients who hold 72 % of the V beats do not decide what a V beat looks like
-#: (patient-wise cross-validation: docs/ventricular_experiments.md, 'At most 200 V beats per
+#: (patient-wise cross-validation: research/ventricular_experiments.md, 'At most 200 V beats per
 #: training patient'; 100 was measured after 0.2.5 and not kept: 'At most 100 V beats'). The
 #: validation windows, which choose the epochs and the threshold, keep every beat.
 TRAINING_WINDOWS = {"max_ventricular": 200}

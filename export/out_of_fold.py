@@ -11,6 +11,7 @@ way the pipeline does.
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from pathlib import Path
 
@@ -105,8 +106,11 @@ def templates_of(f: dict, rows: np.ndarray, seed: int = 0, n_start: int = N_STAR
 
 
 def search_dirs(data: list[Path]) -> list[Path]:
-    """Where records are looked up: each data folder's ``mitdb`` and ``nstdb``, then itself."""
-    return [Path(d) / sub for d in data for sub in ("mitdb", "nstdb")] + [Path(d) for d in data]
+    """Where records are looked up: each data folder's database folders (``mitdb``, ``nstdb``,
+    ``svdb``), then itself."""
+    from ecgtk.export.records import DATABASES
+
+    return [Path(d) / sub for d in data for sub in DATABASES] + [Path(d) for d in data]
 
 
 
@@ -141,3 +145,20 @@ def redetect_fold(fold_dir: Path, model1_dir: Path, data: list[Path], out_dir: P
         np.savez(out_dir / npz.name, **run_pipeline(rd.signal, models, rd.fs))
     shutil.copy2(fold_dir / "fold.json", out_dir / "fold.json")  # the fold's thresholds
     return len(records)
+
+
+def load_folds(cv_dir: Path, data: list[Path]) -> tuple[list[dict], dict]:
+    """Every finished fold's held-out records (:func:`record_features`, with their ``fold``)
+    and each fold's thresholds, from a cross-validation run ``cv_dir``."""
+    features, thresholds = [], {}
+    for fold_dir in sorted(cv_dir.glob("fold*")):
+        if not (fold_dir / "fold.json").is_file():  # a fold still running
+            continue
+        thresholds[fold_dir.name] = json.loads((fold_dir / "fold.json").read_text())["thresholds"]
+        for npz in sorted(fold_dir.glob("probs_*.npz")):
+            f = record_features(data, npz.stem.removeprefix("probs_"), npz)
+            f["fold"] = fold_dir.name
+            features.append(f)
+    if not features:
+        raise SystemExit(f"no fold results (fold*/fold.json, probs_*.npz) under {cv_dir}")
+    return features, thresholds

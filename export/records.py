@@ -1,7 +1,8 @@
 """Which records and patients, and reading an annotated record at the model rate.
 
-The record sets (MIT-BIH DS1, the paced records, the nstdb noise-stress records), the patient a
-record belongs to, patient-wise folds, and :func:`load_record`: a WFDB record brought to the
+The record sets (MIT-BIH DS1, the paced records, the nstdb noise-stress records, the half of
+the MIT-BIH Supraventricular Arrhythmia Database we have), the database and patient a record
+belongs to, patient-wise folds, and :func:`load_record`: a WFDB record brought to the
 model rate (360 Hz) with its reference beats, plus the detector's candidates on it. The window
 builders of :mod:`ecgtk.export.dataset` and the experiments start here.
 """
@@ -27,6 +28,19 @@ ALL_RECORDS = DS1 + PACED
 NSTDB_RECORDS = tuple(f"{p}e{s}" for p in ("118", "119")
                       for s in ("24", "18", "12", "06", "00", "_6"))
 
+#: MIT-BIH Supraventricular Arrhythmia Database (svdb), the 39 of its 78 records in
+#: ../shared/data/svdb (128 Hz Holter, 2 leads, 30 min; one patient per record; the other 39
+#: patients are kept aside to judge the models).
+SVDB = ("800", "803", "805", "806", "810", "811", "812", "822", "823", "824", "825", "826",
+        "827", "829", "841", "845", "846", "847", "851", "852", "854", "855", "860", "861",
+        "863", "869", "870", "872", "874", "875", "877", "879", "880", "881", "882", "883",
+        "885", "889", "891")
+#: Each database's records, by the folder it lives in under a data directory.
+DATABASES = {"mitdb": ALL_RECORDS, "nstdb": NSTDB_RECORDS, "svdb": SVDB}
+#: The record names of a database whose records it does not list (ours: 3 digits) are
+#: recognised by this range of their number.
+_SVDB_RANGE = (800, 899)
+
 VENTRICULAR_SYMBOLS = AAMI_CLASSES["V"]  # V E
 NON_VENTRICULAR_SYMBOLS = AAMI_CLASSES["N"] + AAMI_CLASSES["S"]  # N L R e j A a J S
 ALL_BEAT_SYMBOLS = tuple(s for syms in AAMI_CLASSES.values() for s in syms)
@@ -44,6 +58,17 @@ def patient_of(record: str) -> str:
     return name
 
 
+def database_of(record: str) -> str:
+    """The database a record comes from: ``'mitdb'``, ``'svdb'`` or ``'nstdb'`` (a
+    noise-stress copy of a MIT-BIH record, ``'118e06'``)."""
+    name = str(record).replace("\\", "/").rsplit("/", 1)[-1]
+    if name in NSTDB_RECORDS or (len(name) > 3 and name[:3].isdigit() and name[3] == "e"):
+        return "nstdb"
+    if name in SVDB or (name.isdigit() and _SVDB_RANGE[0] <= int(name) <= _SVDB_RANGE[1]):
+        return "svdb"
+    return "mitdb"
+
+
 def records_of_patients(records: Iterable[str], patients: Iterable[str]) -> list[str]:
     """The ``records`` whose patient is in ``patients`` (order kept)."""
     wanted = {str(p) for p in patients}
@@ -55,10 +80,10 @@ def records_of_patients(records: Iterable[str], patients: Iterable[str]) -> list
 
 def find_record(data_dirs: Sequence[str | Path] | str | Path, record: str) -> Path:
     """Path (without extension) of WFDB ``record`` in ``data_dirs`` (each searched as is and in
-    its ``mitdb/`` and ``nstdb/`` folders). FileNotFoundError when absent."""
+    its database folders, :data:`DATABASES`). FileNotFoundError when absent."""
     dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
     for d in dirs:
-        for sub in ("", "mitdb", "nstdb"):
+        for sub in ("", *DATABASES):
             base = Path(d) / sub / record
             if Path(f"{base}.hea").is_file():
                 return base

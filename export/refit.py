@@ -9,7 +9,8 @@ epochs at which its validated run was best, and keeps the validated ensemble's t
 Measured in the patient-wise cross-validation (each fold: 15 patients to train, 4 to validate;
 the refit sees all 19), with the same detector, model 1 and thresholds: out-of-fold VEB F1
 beat by beat 78.8 -> 85.3 %, through ``ecgtk run``'s decision with every setting chosen on the
-other folds 93.7 -> 93.9 %, on the nstdb noise records 56.8 -> 54.1 % (README; model 2's card).
+other folds 93.7 -> 93.9 %, on the nstdb noise records 56.8 -> 54.1 % (model 2's card,
+models/ventricular.md).
 
 :func:`refit_crossval` does it for every fold of a cross-validation run and writes the
 held-out records' calls as that run did, so the benchmarks read it like any run;

@@ -21,7 +21,7 @@ __all__ = ["MIN_VALIDATION_V_BEATS", "ValidationWarning", "choose_threshold", "v
 
 #: Model 2's threshold is chosen on fewer V beats than this -> :class:`ValidationWarning`.
 #: A round number, not a tuned one: in an 8-fold cross-validation
-#: (docs/ventricular_experiments.md, "Eight folds"), a fold whose validation patients held 55 V
+#: (research/ventricular_experiments.md, "Eight folds"), a fold whose validation patients held 55 V
 #: beats chose 0.3 where 0.7 suited its held-out patients, and its records got 679 false V
 #: beats; the other folds' validations held 243+.
 MIN_VALIDATION_V_BEATS = 200

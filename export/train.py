@@ -71,8 +71,8 @@ DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
 #: Architecture arguments beyond build_model's defaults (TrainSettings.arch overrides them).
 #: Model 2's stem is strided: its trunk and BiLSTM run at 180 Hz, about twice as fast, and
 #: with the per-template V decision its cross-validated VEB F1 was higher in every fold
-#: (python -m research.stride_cv; models/ventricular.md). Model 1 keeps stride 1:
-#: strided, it rejected more real beats.
+#: (benchmarks/stride_cv.py at d2155be, research/README.md; models/ventricular.md). Model 1
+#: keeps stride 1: strided, it rejected more real beats.
 DEFAULT_ARCH = {"beat": {}, "ventricular": {"stem_stride": 2}}
 #: Adam learning rate from scratch. Model 2 at 1e-3 overfits its training patients within one
 #: or two epochs; 3e-4 gave a better held-out F1 in a 2-fold comparison (see models/*.md).
@@ -85,8 +85,9 @@ DEFAULT_AUGMENT = {"beat": AugmentConfig(swap_probability=0.5), "ventricular": A
 #: Early stopping and checkpoints watch this validation quantity. Model 2 watches the average
 #: precision of V on its validation patients (val_ap): in the patient-wise cross-validation,
 #: refitted pairs so trained labelled V beats better than pairs stopped on the loss, on two
-#: seed pairs (docs/ventricular_experiments.md, "Early stopping on average precision"; ensemble_cv
-#: --monitor). The loss, weighted to balance the classes, tends to stop after 1-3 epochs.
+#: seed pairs (research/ventricular_experiments.md, "Early stopping on average precision";
+#: ensemble_cv --monitor). The loss, weighted to balance the classes, tends to stop after 1-3
+#: epochs.
 DEFAULT_MONITOR = {"beat": "val_loss", "ventricular": "val_ap"}
 #: Fine-tuning: share of the epochs spent on the head alone, and the learning rates.
 HEAD_EPOCH_SHARE = 1 / 3

@@ -10,10 +10,10 @@ record again, and writes the fold's calls as that run did (``fold<i>/probs_<reco
 ``candidates``, ``p_beat``, ``p_ventricular``, and ``fold.json``): model 1 is
 ``MODEL1_DIR/fold<i>/beat.keras``, model 2 the average of ``CV_DIR/fold<i>/ventricular*.keras``
 (one file: that model alone). Every probability still comes from models that never saw the
-record's patient, so ``validation_eval``, ``pause_eval`` and ``detector_pipeline_cv`` read the
-new folder like any run. Only training is left out: the models were trained on the earlier
-detector's candidates (model 1's negatives are candidates that match no beat). Needs
-TensorFlow (the ``train`` extra).
+record's patient, so ``validation_eval``, ``pause_eval`` and ``threshold_eval`` read the new
+folder like any run (so did ``detector_pipeline_cv``, since removed; research/README.md). Only
+training is left out: the models were trained on the earlier detector's candidates (model 1's
+negatives are candidates that match no beat). Needs TensorFlow (the ``train`` extra).
 """
 
 from __future__ import annotations

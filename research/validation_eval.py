@@ -35,6 +35,7 @@ import numpy as np
 from ecgtk.export.out_of_fold import (  # noqa: F401  (research scripts import them from here)
     chunked_rescue,
     labels_of,
+    load_folds,
     record_features,
     search_dirs,
     templates_of,
@@ -55,23 +56,6 @@ BEATS_ALONE = {"template_normal_below": None, "template_ventricular_above": None
                "beat_probability_weight": 1.0}
 RULE_NAMES = ("small", "early_template", "distinct_template", "like_normal", "on_time",
               "unlike_normal", "template_vote")
-
-
-def load_folds(cv_dir: Path, data: list[Path]) -> tuple[list[dict], dict]:
-    """Every finished fold's held-out records (:func:`record_features`, with their ``fold``)
-    and each fold's thresholds, from a cross-validation run ``cv_dir``."""
-    features, thresholds = [], {}
-    for fold_dir in sorted(cv_dir.glob("fold*")):
-        if not (fold_dir / "fold.json").is_file():  # a fold still running
-            continue
-        thresholds[fold_dir.name] = json.loads((fold_dir / "fold.json").read_text())["thresholds"]
-        for npz in sorted(fold_dir.glob("probs_*.npz")):
-            f = record_features(data, npz.stem.removeprefix("probs_"), npz)
-            f["fold"] = fold_dir.name
-            features.append(f)
-    if not features:
-        raise SystemExit(f"no fold results (fold*/fold.json, probs_*.npz) under {cv_dir}")
-    return features, thresholds
 
 
 def score(features: list[dict], thresholds: dict,

@@ -86,8 +86,8 @@ CLUSTERS_SCHEMA = pa.schema([
     ("mean_uncertainty", pa.float32()),  # mean uncertainty of the cluster's beats
 ])
 
-#: One row per recording. The DESIGN.md columns, the model ids, what resume needs, then the
-#: Holter summary columns of :mod:`ecgtk.summary.rhythm`.
+#: One row per recording (docs/tables.md): what was analysed, the model ids, what resume needs,
+#: then the Holter summary columns of :mod:`ecgtk.summary.rhythm`.
 RECORDS_SCHEMA = pa.schema([
     ("record_id", pa.string()),
     ("path", pa.string()),

@@ -26,7 +26,8 @@ ROOTS = {"ecgtk": Path(ecgtk.__file__).parent, "ecgtk.kernels": Path(ecgtk.kerne
          "ecgtk.export": Path(ecgtk.export.__file__).parent,
          "ecgtk.models": Path(ecgtk.models.__file__).parent}
 #: Runtime modules that may import training code lazily: the commands that train and export,
-#: ``ecgtk bench``'s Keras baseline, and Grad-CAM through Keras in ``ecgtk explain --keras``.
+#: ``ecgtk bench``'s Keras baseline, and ``ecgtk explain``'s Grad-CAM through Keras when a
+#: model folder has no Grad-CAM graph.
 TRAINING_DOORS = {"ecgtk.cli.train", "ecgtk.cli.export_model", "ecgtk.bench.pipeline",
                   "ecgtk.reports.explain"}
 FORBIDDEN_ON_RUN_PATH = ("tensorflow", "keras", "tf2onnx", "ecgtk.export", "research",

@@ -1,4 +1,4 @@
-"""The stacked context-model experiment's features and model (ecgtk.benchmarks)."""
+"""The stacked context-model experiment's features and model (research/)."""
 
 import json
 

@@ -33,7 +33,7 @@ from ecgtk.timing import NO_CLOCK, StageClock
 #: core's cache. Two one-thread lanes sharing a session ran model 2 at 6,970 windows/s with 32,
 #: 6,660 with 64 and 5,690 with 256 (model 1: 23,260, 22,740, 21,240), with identical outputs.
 CPU_BATCH = 32
-#: Windows per model call on a GPU (``--batch-size 1024`` kept the H100 busier, see README).
+#: Windows per model call on a GPU (``--batch-size 1024`` kept the H100 busier; docs/scaling.md).
 GPU_BATCH = 256
 
 
@@ -84,7 +84,7 @@ def worker_layout(device: str, cores: int, lanes: int | None = None,
     once while the next chunk is read and detected, so the single-threaded work (reading,
     detection, window slicing) no longer leaves a core idle; and batches of
     :data:`CPU_BATCH`. With a GPU (``auto``, ``cuda``): by default one lane, ``cores``
-    intra-op threads and batches of :data:`GPU_BATCH`, as measured on an H100 (README);
+    intra-op threads and batches of :data:`GPU_BATCH`, as measured on an H100 (docs/scaling.md);
     more lanes there have not been measured.
     """
     cores = max(1, int(cores))

@@ -1,6 +1,8 @@
 """Labelling: from the models' calls to each beat's label, in this order.
 
-1. :mod:`~ecgtk.labelling.rescue`: beats model 1 rejected, given back by the rhythm (pauses).
+1. :mod:`~ecgtk.labelling.rescue`: beats model 1 rejected, given back by the rhythm (pauses);
+   it runs per chunk inside :meth:`ecgtk.inference.models.BeatModels.call_chunk`, so that
+   model 2 sees the beats it gives back.
 2. :mod:`~ecgtk.labelling.templates`: K-means templates of the beats, look-alikes merged.
 3. :mod:`~ecgtk.labelling.rules`: morphological validation rules (QRS size, template
    probability, early templates, the template vote).

@@ -10,7 +10,7 @@ measured (``python -m research.validation_eval``).
    over the groupings of ``template_starts`` (K-means seeds 0, 1, ..., each from its number
    of starting clusters): one grouping puts a few hundred look-alike beats on one side of the
    threshold or the other by the luck of its seed, the average of three much less
-   (``python -m research.grouping_eval`` compares settings).
+   (``grouping_eval`` compared settings; research/README.md).
 1. ``small``: a beat whose QRS peak-to-peak amplitude is below ``min_qrs_amplitude`` times the
    recording's typical QRS is not a beat (artefact).
 2. ``like_normal``: a ventricular call whose shape correlates at least ``normal_similarity``
@@ -35,16 +35,17 @@ measured (``python -m research.validation_eval``).
    ``early_template_gain`` times the mean of the recording's largest template. Model 2's
    probabilities are not equally calibrated for every patient: a patient's premature V
    templates can sit at 0.2-0.5 against a threshold of 0.75 while the normal beats sit at
-   0.005. Measured per fold, and on runs it was not tuned on, in the README ("Early
-   templates").
+   0.005. Measured per fold, and on runs it was not tuned on, in
+   research/ventricular_experiments.md ("Early templates").
 7. ``distinct_template`` (with rule 6): an N call in a template whose decision probability is
    within ``distinct_template_margin`` of the threshold and at least ``distinct_template_gap``
    above the mean of the recording's largest template, both in logits (log-odds), is V,
    whatever its timing. Rule 6 for templates that do not come early: a patient's V beats in
    runs or on time (223's) can sit just below a fold's threshold while its normal beats sit
    far below it. Off by default: measured on four cross-validation runs it gave back 248 of
-   223's missed V beats in one and cost VEB F1 on the noise records in all (README,
-   "Validation patients with enough V beats"; ``python -m research.distinct_eval``).
+   223's missed V beats in one and cost VEB F1 on the noise records in all
+   (research/ventricular_experiments.md,
+   "Validation patients with enough V beats"; ``distinct_eval``, research/README.md).
 """
 
 from __future__ import annotations

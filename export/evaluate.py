@@ -1,0 +1,187 @@
+"""Judge a training recipe where users' archives judge it: on patients and recorders it never saw.
+
+    python -m ecgtk.export.evaluate --data ../shared/data --out scratch/eval [--k 4] [--seed 0]
+
+Two designs, each a set of folds of :func:`ecgtk.export.crossval.run_fold` (both models
+trained on the fold's training patients, with a patient-wise validation split for early
+stopping and thresholds; the held-out records run through detector -> model 1 -> model 2):
+
+- **leave one database out** (``OUT/lodo``): fold 0 trains on MIT-BIH (DS1 + paced; model 1
+  also on the nstdb noise-stress copies of its patients) and is scored on svdb (128 Hz Holter);
+  fold 1 trains on svdb and is scored on MIT-BIH and on nstdb 118e*/119e*. This is the shift a
+  user's archive from another recorder brings: choose recipes by it.
+- **patient-wise cross-validation over both databases** (``OUT/cv``, ``--k`` folds of the 65
+  patients), scored per database: a guide, not a target.
+
+Every held-out record's calls are then labelled as ``ecgtk run`` labels them (the pause rescue,
+templates, the morphological rules and the template vote, :func:`ecgtk.export.out_of_fold.
+labels_of`) and scored beat by beat (EC57, 150 ms) per database: beats Se / +P, VEB Se / +P /
+F1, and the same for model 2 alone (its threshold, no rules). nstdb is reported at 6 dB and at
+0 dB separately. Folds resume: a finished fold is not trained again. Writes
+``OUT/evaluation.json`` and prints one table. Needs the ``train`` extra (TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
+from ecgtk.export.records import (
+    ALL_RECORDS,
+    SVDB,
+    database_of,
+    kfold_by_patient,
+)
+from ecgtk.labelling.rules import ValidationRules
+from ecgtk.scoring import score_many, score_record
+
+__all__ = ["RECIPES", "evaluate", "group_of", "lodo_folds", "recipe_settings", "score_run"]
+
+#: Training recipes the evaluation can compare, by name: augmentation over each model's
+#: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``). ``shipped``: the shipped models' recipe.
+#: ``recorders``: also a sampling-rate round trip (128, 250, 500 Hz), lead-order swaps and
+#: polarity inversion, for recordings from recorders the models never saw.
+RECIPES = {
+    "shipped": {},
+    "recorders": {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
+                  "swap_probability": 0.5, "flip_probability": 0.1},
+}
+
+#: The groups a score is reported for: a held-out record's database, nstdb by its SNR.
+NSTDB_GROUPS = {"06": "nstdb 6 dB", "00": "nstdb 0 dB"}
+
+
+def group_of(record: str) -> str | None:
+    """The group a held-out record is scored in (None: not reported, e.g. nstdb at 24 dB)."""
+    database = database_of(record)
+    if database == "nstdb":
+        return NSTDB_GROUPS.get(record[-2:])
+    return database
+
+
+def lodo_folds() -> list[tuple[str, list[str], list[str]]]:
+    """``(name, train_records, test_records)`` of the two leave-one-database-out folds (the
+    nstdb copies of held-out patients are scored by :func:`run_fold` itself)."""
+    return [("mitdb -> svdb", list(ALL_RECORDS), list(SVDB)),
+            ("svdb -> mitdb", list(SVDB), list(ALL_RECORDS))]
+
+
+def score_run(run_dir: Path, data: Sequence[Path]) -> dict:
+    """Gross scores per group of every held-out record of a run's finished folds, with the
+    pipeline's rules and with model 2 alone: ``{group: {"pipeline": ..., "model_alone": ...,
+    "records": [...]}}`` (``"pipeline"``/``"model_alone"``: the ``beats`` and ``veb`` gross
+    counts and ratios of :func:`ecgtk.scoring.score_many`)."""
+    features, thresholds = load_folds(Path(run_dir), search_dirs(list(data)))
+    rules = ValidationRules()
+    by_group: dict[str, dict[str, list]] = {}
+    for f in features:
+        group = group_of(f["record"])
+        if group is None:
+            continue
+        slot = by_group.setdefault(group, {"pipeline": [], "model_alone": [], "records": []})
+        for name, setting in (("pipeline", rules), ("model_alone", None)):
+            labels, _ = labels_of(f, thresholds, setting)
+            slot[name].append(score_record(f["reference"], f["samples"], labels))
+        slot["records"].append(f["record"])
+    return {group: {"pipeline": _brief(score_many(s["pipeline"])["gross"]),
+                    "model_alone": _brief(score_many(s["model_alone"])["gross"]),
+                    "records": s["records"]}
+            for group, s in sorted(by_group.items())}
+
+
+def _brief(gross: dict) -> dict:
+    return {key: {k: gross[key][k] for k in ("TP", "FN", "FP", "Se", "+P", "F1")
+                  if k in gross[key]}
+            for key in ("beats", "veb") if key in gross}
+
+
+def recipe_settings(recipe: str) -> dict | None:
+    """``{kind: TrainSettings}`` of a recipe of :data:`RECIPES` (None: the defaults)."""
+    from dataclasses import replace
+
+    from ecgtk.export.train import DEFAULT_AUGMENT, TrainSettings
+
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
+    if not RECIPES[recipe]:
+        return None
+    return {kind: TrainSettings(verbose=2, augment=replace(DEFAULT_AUGMENT[kind],
+                                                           **RECIPES[recipe]))
+            for kind in ("beat", "ventricular")}
+
+
+def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
+             designs: Sequence[str] = ("lodo", "cv"), recipe: str = "shipped") -> dict:
+    """Run (or resume) the designs with a recipe of :data:`RECIPES` and score them; returns
+    (and writes) the summary."""
+    from ecgtk.export.crossval import run_fold
+
+    out = Path(out)
+    settings = recipe_settings(recipe)
+    summary: dict = {"seed": seed, "k": k, "recipe": recipe}
+    if "lodo" in designs:
+        for i, (name, train, test) in enumerate(lodo_folds()):
+            print(f"leave one database out, fold {i} ({name})", flush=True)
+            run_fold(i, train, test, data, out / "lodo", seed=seed, settings=settings)
+        summary["lodo"] = score_run(out / "lodo", data)
+    if "cv" in designs:
+        records = list(ALL_RECORDS) + list(SVDB)
+        for i, (train, test) in enumerate(kfold_by_patient(records, k, seed=seed)):
+            print(f"cross-validation over both databases, fold {i + 1}/{k}", flush=True)
+            run_fold(i, train, test, data, out / "cv", seed=seed, settings=settings)
+        summary["cv"] = score_run(out / "cv", data)
+    (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def table(summary: dict) -> str:
+    """The summary as fixed-width text: one line per design and group."""
+    lines = [f"{'design':<7} {'held out':<11} {'recs':>4}  {'beats Se':>8} {'+P':>6}  "
+             f"{'VEB Se':>6} {'+P':>6} {'F1':>6}  {'model 2 alone: VEB F1':>21}"]
+    for design in ("lodo", "cv"):
+        for group, s in summary.get(design, {}).items():
+            beats, veb = s["pipeline"]["beats"], s["pipeline"].get("veb", {})
+            alone = s["model_alone"].get("veb", {})
+            lines.append(
+                f"{design:<7} {group:<11} {len(s['records']):>4}  {beats['Se']:>8.2f} "
+                f"{beats['+P']:>6.2f}  {veb.get('Se', float('nan')):>6.2f} "
+                f"{veb.get('+P', float('nan')):>6.2f} {veb.get('F1', float('nan')):>6.2f}  "
+                f"{alone.get('F1', float('nan')):>21.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecgtk.export.evaluate",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="folder(s) holding mitdb/, nstdb/ and svdb/")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="work folder (folds resume from it)")
+    ap.add_argument("--k", type=int, default=4, help="cross-validation folds")
+    ap.add_argument("--seed", type=int, default=0, help="training and split seed")
+    ap.add_argument("--designs", nargs="+", choices=("lodo", "cv"), default=["lodo", "cv"],
+                    help="which designs to run (default both)")
+    ap.add_argument("--recipe", choices=tuple(RECIPES), default="shipped",
+                    help="training recipe (use one --out per recipe)")
+    ap.add_argument("--score-only", action="store_true",
+                    help="score the folds already finished under --out; train nothing")
+    args = ap.parse_args(argv)
+    if args.score_only:
+        summary = {d: score_run(args.out / d, args.data) for d in args.designs
+                   if (args.out / d).is_dir()}
+    else:
+        from ecgtk.export.train import configure_tensorflow
+
+        configure_tensorflow(2)
+        summary = evaluate(args.data, args.out, k=args.k, seed=args.seed,
+                           designs=args.designs, recipe=args.recipe)
+    print(table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
