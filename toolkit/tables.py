@@ -37,6 +37,8 @@ RHYTHM_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("artefact_share", pa.float64()),
     ("sdnn_ms", pa.float64()),
     ("rmssd_ms", pa.float64()),
+    ("n_af_episodes", pa.int64()),
+    ("af_burden", pa.float64()),
 ]
 
 EVENTS_SCHEMA = pa.schema([

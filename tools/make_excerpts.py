@@ -2,10 +2,12 @@
 
     python tools/make_excerpts.py ../shared/data/mitdb
 
-writes ``tests/data/mitdb/`` (2-minute excerpts used by the tests) and
+writes ``tests/data/mitdb/`` (2-minute excerpts used by the tests), ``tests/data/af/`` (a
+3-minute excerpt with atrial fibrillation) and
 ``toolkit/sample_data/`` (5-minute excerpts: the sample archive of ``ecgtk run``). Signals are
 copied sample for sample (format 212, same gains and baselines); beat and rhythm annotations are
-shifted to the excerpt's start. Data: PhysioNet MIT-BIH Arrhythmia Database, ODC-By 1.0.
+shifted to the excerpt's start, and the rhythm in force there is annotated at its first sample.
+Data: PhysioNet MIT-BIH Arrhythmia Database, ODC-By 1.0.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import wfdb
 ROOT = Path(__file__).resolve().parents[1]
 #: record -> (start second, seconds) for the tests, and for the shipped sample archive
 TEST_EXCERPTS = {"101": (0, 120), "119": (300, 120), "208": (600, 120)}
+#: an atrial fibrillation offset, for the AF tests (a folder of its own: the training tests
+#: count the records of tests/data/mitdb)
+AF_EXCERPTS = {"201": (250, 180)}
 SAMPLE_EXCERPTS = {"106": (0, 300), "119": (300, 300), "208": (600, 300)}
 
 
@@ -35,15 +40,23 @@ def cut(source: Path, record: str, start_s: float, seconds: float, dest: Path) -
         comments=rec.comments + [f"excerpt of MIT-BIH record {record}: samples {start}-{stop}"],
     )
     keep = (ann.sample >= start) & (ann.sample < stop)
-    symbols = np.array(ann.symbol)[keep]
+    samples = ann.sample[keep] - start
+    symbols = list(np.array(ann.symbol)[keep])
     aux = [a for a, k in zip(ann.aux_note, keep, strict=True) if k]
-    wfdb.wrann(record, "atr", ann.sample[keep] - start, symbol=list(symbols),
+    # the rhythm in force at the excerpt's start, as a rhythm annotation at its first sample
+    before = [a for s, sym, a in zip(ann.sample, ann.symbol, ann.aux_note, strict=True)
+              if s < start and sym == "+" and a]
+    if before and not (samples.size and samples[0] == 0 and symbols[0] == "+"):
+        samples, symbols, aux = np.r_[0, samples], ["+", *symbols], [before[-1], *aux]
+    wfdb.wrann(record, "atr", samples, symbol=symbols,
                aux_note=aux, write_dir=str(dest), fs=rec.fs)
 
 
 def main(source: str) -> None:
     for record, (start, seconds) in TEST_EXCERPTS.items():
         cut(Path(source), record, start, seconds, ROOT / "tests" / "data" / "mitdb")
+    for record, (start, seconds) in AF_EXCERPTS.items():
+        cut(Path(source), record, start, seconds, ROOT / "tests" / "data" / "af")
     for record, (start, seconds) in SAMPLE_EXCERPTS.items():
         cut(Path(source), record, start, seconds, ROOT / "toolkit" / "sample_data")
 

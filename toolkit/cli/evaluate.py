@@ -32,11 +32,15 @@ def evaluate_command(
     """Score detections (and V labels, when present) against reference annotations.
 
     Beats: Se, +P and F1 per record and gross. Ventricular ectopic beats (V, E): Se, +P and F1
-    as in ANSI/AAMI EC57. Example: ecgtk eval ecgtk-out --reference /data/mitdb --json s.json
+    as in ANSI/AAMI EC57. Atrial fibrillation, for an 'ecgtk run' folder: duration Se and +P
+    of its AF events against the (AFIB rhythm annotations.
+
+    Example: ecgtk eval ecgtk-out --reference /data/mitdb --json s.json
     """
     import warnings
 
     from ecgtk.scoring import EvaluationError, evaluate, render_table
+    from ecgtk.scoring.report import render_af_table
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -51,6 +55,9 @@ def evaluate_command(
     if not table_console.is_terminal:  # piped: rich would assume 80 columns
         table_console = Console(width=max(table_console.width, 110))
     table_console.print(render_table(result))
+    af_table = render_af_table(result)
+    if af_table is not None:
+        table_console.print(af_table)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2))

@@ -25,6 +25,7 @@ __all__ = [
     "in_intervals",
     "load_reference",
     "reference_path",
+    "rhythm_intervals",
 ]
 
 #: Beat annotation symbols of each AAMI (EC57) class. Symbols outside these (rhythm '+',
@@ -60,6 +61,9 @@ class Reference:
         ventricular flutter/fibrillation, merged and sorted. Beats and detections inside them
         are ignored when scoring with ``exclude_vf=True``.
     n_samples : record length in samples when the header gives it, else ``None``.
+    af, flutter : int64 arrays ``(k, 2)`` of half-open sample intervals of the rhythm
+        annotations ``(AFIB`` (atrial fibrillation) and ``(AFL`` (atrial flutter): from the
+        annotation to the next rhythm annotation, or the end of the record.
     """
 
     record: str
@@ -68,6 +72,8 @@ class Reference:
     symbols: np.ndarray
     excluded: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     n_samples: int | None = None
+    af: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    flutter: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def classes(self) -> np.ndarray:
@@ -150,6 +156,28 @@ def _vf_intervals(
     return _merge_intervals(intervals)
 
 
+def rhythm_intervals(samples: np.ndarray, symbols: np.ndarray, aux: np.ndarray, end: int,
+                     rhythm: str) -> np.ndarray:
+    """Half-open sample intervals of one rhythm (an aux note such as ``(AFIB``, matched
+    exactly): from each rhythm annotation ``+`` that starts it to the next ``+`` that names
+    another rhythm, or ``end``; merged and sorted."""
+    intervals: list[tuple[int, int]] = []
+    on: int | None = None
+    for i in np.flatnonzero(symbols == "+"):
+        note = aux[i]
+        if not note:
+            continue
+        if note == rhythm:
+            if on is None:
+                on = int(samples[i])
+        elif on is not None:
+            intervals.append((on, int(samples[i])))
+            on = None
+    if on is not None:
+        intervals.append((on, end))
+    return _merge_intervals(intervals)
+
+
 def _record_base(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     return p.with_suffix("") if p.suffix == ".atr" else p
@@ -205,6 +233,8 @@ def load_reference(path: str | os.PathLike[str]) -> Reference:
 
     end = n_samples if n_samples is not None else np.iinfo(np.int64).max
     excluded = _vf_intervals(samples, symbols, aux, end)
+    if n_samples is None and len(samples):  # rhythms run at most to the last annotation
+        end = int(samples[-1]) + 1
     is_beat = np.isin(symbols, list(_CLASS_OF))
     return Reference(
         record=str(base),
@@ -213,6 +243,8 @@ def load_reference(path: str | os.PathLike[str]) -> Reference:
         symbols=symbols[is_beat].astype(str),
         excluded=excluded,
         n_samples=n_samples,
+        af=rhythm_intervals(samples, symbols, aux, end, "(AFIB"),
+        flutter=rhythm_intervals(samples, symbols, aux, end, "(AFL"),
     )
 
 

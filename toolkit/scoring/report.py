@@ -7,16 +7,18 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 from rich import box
 from rich.table import Table
 
+from ecgtk.scoring.af import af_scores, load_af_events, sum_af_scores
 from ecgtk.scoring.errors import EvaluationError, SkippedRecordWarning
 from ecgtk.scoring.matching import DEFAULT_TOLERANCE_S
 from ecgtk.scoring.metrics import score_many, score_record
 from ecgtk.scoring.output import load_output
 from ecgtk.scoring.reference import load_reference, reference_path
 
-__all__ = ["evaluate", "render_table"]
+__all__ = ["evaluate", "render_af_table", "render_table"]
 
 
 def evaluate(
@@ -31,11 +33,17 @@ def evaluate(
     :class:`SkippedRecordWarning` and listed under ``skipped``. Returns a JSON-serialisable
     dict: ``options``, ``records`` (one :func:`score_record` result each, plus ``record_id``
     and ``reference``), ``gross`` (:func:`score_many`) and ``skipped``.
+
+    When the output is an ``ecgtk run`` folder with an ``events/`` sub-folder, every record
+    and the gross also get ``af``: the atrial fibrillation duration scores of
+    :mod:`ecgtk.scoring.af` (its ``af`` events against the ``(AFIB`` annotations); otherwise
+    ``af`` is ``None``.
     """
     ref_root = Path(reference_dir)
     if not ref_root.is_dir():
         raise EvaluationError(f"reference folder not found: {ref_root}")
     outputs = load_output(output_path)
+    af_events = load_af_events(output_path) if Path(output_path).is_dir() else None
 
     scored: list[dict] = []
     skipped: list[dict] = []
@@ -50,12 +58,16 @@ def evaluate(
                 reason = str(exc)
             else:
                 res = score_record(reference, samples, labels, tolerance_s, exclude_vf)
+                res["af"] = None if af_events is None else af_scores(
+                    reference, af_events.get(rid, np.zeros((0, 2), np.int64)))
                 scored.append({"record_id": rid, "reference": str(atr), **res})
                 continue
         warnings.warn(f"{rid}: skipped: {reason}", SkippedRecordWarning, stacklevel=2)
         skipped.append({"record_id": rid, "reason": reason})
 
     pooled = score_many(scored)
+    pooled["gross"]["af"] = None if af_events is None else sum_af_scores(
+        r["af"] for r in scored)
     return {
         "options": {
             "output": str(output_path),
@@ -127,4 +139,32 @@ def render_table(result: Mapping) -> Table:
     if skipped:
         notes.append(f"{len(skipped)} record(s) skipped (no usable reference)")
     table.caption = "; ".join(notes)
+    return table
+
+
+def render_af_table(result: Mapping) -> Table | None:
+    """A rich table of the AF duration scores of :func:`evaluate`, or ``None`` without them:
+    per record and gross, AF seconds annotated, found, missed and false, episodes, Se and +P
+    (percent, two decimals)."""
+    records = [r for r in result.get("records", []) if r.get("af") is not None]
+    gross = (result.get("gross") or {}).get("af")
+    if not records:
+        return None
+    table = Table(title="Atrial fibrillation duration ((AFIB; (AFL left out)",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("Record", overflow="fold")
+    for name in ("Ref s", "Found s", "Missed s", "False s", "Episodes", "Se", "+P"):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def row(name: str, a: Mapping, style: str | None = None) -> None:
+        cells = [f"{a[k]:.0f}" for k in ("annotated_s", "found_s", "missed_s", "false_s")]
+        table.add_row(name, *cells, str(a["n_episodes"]), _fmt_pct(a["Se"]), _fmt_pct(a["+P"]),
+                      style=style)
+
+    for r in records:
+        row(str(r.get("record_id", "?")), r["af"])
+    if gross is not None:
+        table.add_section()
+        row(f"gross ({len(records)})", gross, style="bold")
+    table.caption = "seconds; Se, +P in %"
     return table

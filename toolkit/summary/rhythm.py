@@ -1,10 +1,10 @@
-"""The per-recording Holter rhythm summary: heart rate, ventricular ectopy, pauses, HRV.
+"""The per-recording Holter rhythm summary: heart rate, ventricular ectopy, pauses, HRV, AF.
 
 Pure functions over one recording's labelled beats (``samples`` at the recording's rate ``fs``,
 ``labels`` ``N`` / ``V`` / ``artefact``): :func:`summarise_rhythm` gives a
 :class:`RhythmSummary` whose ``columns`` extend the ``records/`` row and whose ``events`` are
-the rows of the ``events/`` dataset (:func:`events_table`). Everything is vectorised numpy:
-no loop runs per beat, so no Numba kernel is needed.
+the rows of the ``events/`` dataset (:func:`events_table`). Everything is vectorised numpy
+(no loop runs per beat) but the atrial fibrillation windows of :mod:`ecgtk.summary.af`.
 
 Definitions
 -----------
@@ -60,6 +60,13 @@ Contract: ``records/`` columns (appended to the row, in this order; see ``RHYTHM
   2.0 s long.
 - ``rmssd_ms`` float64 — root mean square of the differences between successive NN intervals
   (two NN intervals that share a beat), ms; NaN without such a pair.
+- ``n_af_episodes`` int64 — atrial fibrillation episodes (:mod:`ecgtk.summary.af`: at least
+  30 s of irregularly irregular RR intervals between N beats, V beats and noise left out);
+  each is an event.
+- ``af_burden`` float64 — the share (0 to 1) of the analysable time in AF: the clean RR
+  intervals inside AF episodes, summed, divided by the *analysable* time, ``duration_s``
+  less the noisy time of ``artefact_share`` (``duration_s * (1 - artefact_share)``); 0
+  without AF, NaN when no time is analysable (``duration_s`` 0, or all of it noise).
 
 Counts are 0 and rates, times and HRV are NaN where there is nothing to measure (no beats).
 
@@ -68,13 +75,15 @@ Contract: ``events/`` — one row per rhythm event, one file per recording (``EV
 
 ``record_id`` string (as in ``beats/``), ``kind`` string (``v_run``: 3 or more adjacent V
 beats under 100 beats/min; ``vt``: the same at 100 beats/min or more, never also a
-``v_run``; ``bigeminy``; ``trigeminy``; ``pause``), ``start_sample``, ``end_sample`` int64
-(the event's first and last beat, at the recording's own rate; for a pause the two beats that
-bound it), ``start_s``, ``end_s`` float64 (the same, s from the start of the recording),
-``n_beats`` int32 (beats in the event: the run's V beats; 2 x or 3 x the cycles of a bigeminy
-or trigeminy, from the first cycle's first N to the last cycle's V; 2 for a pause),
-``rate_bpm`` float32 (``60 * (n_beats - 1) / (end_s - start_s)``, beats/min, for runs and
-episodes; null for a pause). Rows are ordered by ``start_sample``. Couplets are counted
+``v_run``; ``bigeminy``; ``trigeminy``; ``pause``; ``af``: an atrial fibrillation episode),
+``start_sample``, ``end_sample`` int64 (the event's first and last beat, at the recording's
+own rate; for a pause the two beats that bound it; for AF the first and last beat of its
+irregular N-N intervals), ``start_s``, ``end_s`` float64 (the same, s from the start of the
+recording), ``n_beats`` int32 (beats in the event: the run's V beats; 2 x or 3 x the cycles
+of a bigeminy or trigeminy, from the first cycle's first N to the last cycle's V; 2 for a
+pause; every N and V beat from the first to the last for AF), ``rate_bpm`` float32 (``60 *
+(n_beats - 1) / (end_s - start_s)``, beats/min, for runs and episodes, for AF the mean
+ventricular rate; null for a pause). Rows are ordered by ``start_sample``. Couplets are counted
 only, never events.
 """
 
@@ -87,6 +96,7 @@ import numpy as np
 import pyarrow as pa
 
 from ecgtk.kernels.heart_rate import heart_rates, hrv_ms
+from ecgtk.summary.af import af_episodes
 from ecgtk.tables import EVENTS_SCHEMA, RHYTHM_COLUMNS
 
 __all__ = [
@@ -112,7 +122,7 @@ MIN_MINUTE_COVERAGE_S = 30.0
 #: and it holds at least this many beats.
 MIN_MINUTE_BEATS = 10
 
-EVENT_KINDS = ("v_run", "vt", "bigeminy", "trigeminy", "pause")
+EVENT_KINDS = ("v_run", "vt", "bigeminy", "trigeminy", "pause", "af")
 
 _NAN = float("nan")
 
@@ -289,6 +299,17 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
         noisy_s = duration_s if is_art.any() else 0.0
     artefact_share = min(noisy_s / duration_s, 1.0) if duration_s > 0 else _NAN
 
+    # Atrial fibrillation: its clean time over the time that is not noise.
+    af = af_episodes(samples, labels, fs)
+    af_s = 0.0
+    for first_sample, last_sample in af:
+        first, last = np.searchsorted(beats, [first_sample, last_sample])
+        af_s += float(rr[first:last][clean[first:last]].sum())
+        n = last - first + 1
+        add("af", first, last, n, _rate(beats[first], beats[last], n, fs))
+    analysable_s = duration_s - min(noisy_s, duration_s)
+    af_burden = min(af_s / analysable_s, 1.0) if analysable_s > 0 else _NAN
+
     # Heart rates and HRV.
     hr_mean, hr_min, hr_max, hourly = heart_rates(beats / fs, clean, duration_s,
                                                   MIN_MINUTE_COVERAGE_S, MIN_MINUTE_BEATS)
@@ -313,6 +334,8 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
         "artefact_share": float(artefact_share),
         "sdnn_ms": sdnn,
         "rmssd_ms": rmssd,
+        "n_af_episodes": len(af),
+        "af_burden": float(af_burden),
     }
     order = {kind: i for i, kind in enumerate(EVENT_KINDS)}
     events.sort(key=lambda ev: (ev.start_sample, order[ev.kind]))
