@@ -261,8 +261,12 @@ def run_archive(archive: str | Path | None = None, out: str | Path = "ecgtk-out"
                 address: str | None = None) -> list[RecordResult]:
     """Analyse every recording of an archive into Parquet tables (as ``ecgtk run``).
 
-    Resumable: recordings whose four files exist and whose source is unchanged are skipped
-    (``force=True`` redoes them). A bad recording gets an error row; the others go on.
+    Resumable: recordings whose four files open and agree with their records row and whose
+    source is unchanged are skipped (``force=True`` redoes them); damaged ones are redone. A
+    bad recording, or one whose worker process dies twice, gets an error row; the others go
+    on. Recordings that another run on the same ``out`` holds are left to it (status
+    ``busy``). Raises :class:`ecgtk.engines.outputs.OutputFull` when the output disk is full
+    (finished recordings are kept; a re-run resumes).
 
     Parameters
     ----------
@@ -285,7 +289,7 @@ def run_archive(archive: str | Path | None = None, out: str | Path = "ecgtk-out"
     Returns
     -------
     list of RecordResult
-        One per recording: ``record_id``, ``status`` (``ok``, ``error``, ``skipped``),
+        One per recording: ``record_id``, ``status`` (``ok``, ``error``, ``skipped``, ``busy``),
         counts, seconds and the error message.
 
     Examples

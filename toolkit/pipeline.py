@@ -100,7 +100,30 @@ def call_recording(recording: Recording, models: BeatModels, clock: StageClock =
     parts = list(call_concurrently(inputs, models, recording.fs, lanes, clock))
     if not parts:
         raise no_beats_error(recording)
-    return merge_calls(parts)
+    merged = merge_calls(parts)
+    del parts
+    release_freed_memory()
+    return merged
+
+
+def release_freed_memory() -> None:
+    """Give the memory that the chunks' many small arrays held back to the system (glibc's
+    ``malloc_trim``; nothing elsewhere): freed, it would otherwise stay in this process's heap
+    and add to its peak while the templates of a long recording are computed."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018  (glibc only)
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 def call_concurrently(inputs: Iterable[ModelInput], models: BeatModels, fs: float,

@@ -5,6 +5,7 @@ Importing this package registers every command on :data:`app` (``ecgtk.cli.app``
 
 from ecgtk.cli import (  # noqa: F401  (each module registers its command on the app)
     bench,
+    check,
     detect,
     evaluate,
     explain,

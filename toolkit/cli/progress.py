@@ -22,9 +22,10 @@ from ecgtk.engines.local import RecordResult
 
 
 def show_run(results: Iterable[RecordResult], total: int, console: Console,
-             quiet: bool) -> list[RecordResult]:
-    """Consume the runner's results while showing progress; returns them all."""
-    done: list[RecordResult] = []
+             quiet: bool, done: list[RecordResult] | None = None) -> list[RecordResult]:
+    """Consume the runner's results while showing progress; returns them all (gathered in
+    ``done`` when given, so that a caller still has them if the run stops with an error)."""
+    done = [] if done is None else done
     started = time.perf_counter()
     progress = Progress(
         SpinnerColumn(), TextColumn("[bold]analysing"), BarColumn(), MofNCompleteColumn(),
@@ -40,6 +41,9 @@ def show_run(results: Iterable[RecordResult], total: int, console: Console,
             progress.update(task, advance=1, rate=f"{beats / max(elapsed, 1e-9):,.0f} beats/s")
             if result.status == "error":
                 console.print(f"[red]error[/] {result.error}", highlight=False)
+            elif result.status == "busy" and not quiet:
+                console.print(f"[yellow]busy[/]  {result.record_id}: {result.error}",
+                              highlight=False)
             elif not quiet and result.status == "ok":
                 console.print(
                     f"[green]ok[/]    {result.record_id}: {result.n_beats} beats, "
@@ -61,6 +65,9 @@ def summary_table(results: list[RecordResult], out_dir: Path, seconds: float) ->
     table.add_row("analysed, failed", f"[red]{errors}[/]" if errors else "0")
     table.add_row("already done (skipped)",
                   f"{len(skipped)} ({sum(r.failed for r in skipped)} of them failed before)")
+    busy = sum(r.status == "busy" for r in results)
+    if busy:
+        table.add_row("being analysed by another run", f"[yellow]{busy}[/] (not analysed here)")
     table.add_row("beats found", f"{beats:,}")
     table.add_row("ventricular beats", f"{sum(r.n_ventricular for r in results):,}")
     table.add_row("wall time", f"{seconds:.1f} s")

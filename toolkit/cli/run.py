@@ -21,7 +21,7 @@ def run(
         "file listing one recording per line. Default: the sample archive shipped with ecgtk.",
         show_default=False)] = None,
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Output folder: beats/, clusters/ and records/ Parquet datasets, "
+        "--out", "-o", help="Output folder: beats/, clusters/, events/ and records/ Parquet datasets, "
         "one file per recording.")] = Path("ecgtk-out"),
     glob: Annotated[str | None, typer.Option(
         help="Only recordings matching this pattern, relative to ARCHIVE (e.g. '2026/**/*.edf')."
@@ -75,14 +75,19 @@ def run(
 ) -> None:
     """Analyse every recording of an archive into Parquet tables (resumable).
 
-    Re-running skips recordings already done whose source is unchanged (size and mtime).
+    Re-running skips recordings already done whose source is unchanged (size and mtime) and
+    whose four files open and agree (damaged ones are redone; 'ecgtk check OUT' lists them).
+    A recording whose worker process dies (out of memory, a crash) gets an error row and the
+    others go on. Recordings that another run on the same --out is analysing are left to it.
     Exit code: 0 when every recording is ok, 2 when any failed (all others are still analysed),
-    1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8;
+    3 when the output disk is full (finished recordings are kept: run again once there is
+    space), 1 on a usage error. Example: ecgtk run /archive/2026 --out /results/2026 --workers 8;
     on a Ray cluster: ecgtk run /shared/archive --out /shared/out --engine ray --address auto
     """
     from ecgtk.api import ArchiveError, ModelError
     from ecgtk.cli.progress import show_run, summary_table
     from ecgtk.engines.archive_run import plan_archive_run
+    from ecgtk.engines.outputs import OutputFull
     from ecgtk.engines.ray_engine import RayEngineError, RayUnavailable
 
     check_device(device)
@@ -104,11 +109,21 @@ def run(
     if not quiet and engine == "local":
         console.print(f"{len(plan.sources)} recordings, {plan.workers} worker(s), models on "
                       f"{', '.join(plan.providers)}", highlight=False)
+    results: list = []
     try:
-        results = show_run(plan.results(on_plan=announce), len(plan.sources), console, quiet)
+        show_run(plan.results(on_plan=announce), len(plan.sources), console, quiet, results)
     except RayEngineError as error:
         fail(f"{error} (finished recordings are written; run again to go on)", code=1)
+    except OutputFull as error:
+        written = sum(r.status in ("ok", "error") for r in results)
+        fail(f"{error}: stopped after writing {written} recording(s) in this run "
+             f"({len(list((out / 'records').glob('*.parquet')))} done in {out} in all); free "
+             "some space and run again: it resumes with the recordings not yet done", code=3)
     if not quiet:
         console.print(summary_table(results, out, time.perf_counter() - started))
+    busy = sum(r.status == "busy" for r in results)
+    if busy and quiet:
+        console.print(f"{busy} recording(s) were being analysed by another run on {out}: "
+                      "left to it", highlight=False)
     if any(r.failed for r in results):
         raise typer.Exit(2)

@@ -47,22 +47,26 @@ def find_recordings(archive: Path, glob: str | None = None,
     archive = Path(archive)
     if archive.is_dir():
         root = archive
-        pattern = glob or "**/*"
-        paths = [p for p in root.glob(pattern)
+        paths = [p for p in (root.glob(glob) if glob else _walk(root))
                  if p.suffix.lower() in RECORDING_SUFFIXES and p.is_file()
                  and not _hidden(p.relative_to(root))
                  and not (exclude and _inside(p, exclude))]
+        ids = [record_id_of(p, root) for p in paths]
     elif archive.is_file():
         root = archive.parent
-        paths = [_listed_path(root, line) for line in archive.read_text().splitlines()
-                 if line.strip() and not line.lstrip().startswith("#")]
-        if not paths:
+        entries = [Path(line.strip()).expanduser() for line in archive.read_text().splitlines()
+                   if line.strip() and not line.lstrip().startswith("#")]
+        if not entries:
             raise ArchiveError(f"{archive}: the list names no recordings")
+        paths = [e if e.is_absolute() else root / e for e in entries]
+        # a relative entry's id is the entry itself (relative to the list's folder)
+        ids = [record_id_of(e, root) if e.is_absolute() else record_id_of(e, Path("."))
+               for e in entries]
     else:
         raise ArchiveError(f"{archive}: no such folder or list file")
     by_id: dict[str, set[Path]] = {}
-    for path in paths:
-        by_id.setdefault(record_id_of(path, root), set()).add(path)
+    for path, record_id in zip(paths, ids, strict=True):
+        by_id.setdefault(record_id, set()).add(path)
     sources = []
     for record_id, same in by_id.items():
         if len(same) == 1:
@@ -75,11 +79,14 @@ def find_recordings(archive: Path, glob: str | None = None,
 def record_id_of(path: Path, root: Path) -> str:
     """``path`` relative to ``root``, without its extension, with ``/`` separators.
 
+    Both are taken as given, symbolic links not followed: a "tonight" folder of links into date
+    folders names its recordings by the links' paths, not their targets'. A path outside
+    ``root`` keeps its ``..`` (a list's entry ``../2025/p1.hea`` is ``../2025/p1``), except an
+    absolute one, which becomes its absolute path without the leading ``/``.
     (:func:`find_recordings` keeps the extension when two files differ only by it.)"""
-    try:
-        relative = path.resolve().relative_to(root.resolve())
-    except ValueError:  # a listed file outside the list's folder: use its absolute path
-        relative = Path(*path.resolve().parts[1:])
+    relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root)))
+    if Path(path).is_absolute() and relative.parts[:1] == ("..",):
+        relative = Path(*Path(os.path.normpath(path)).parts[1:])
     return relative.with_suffix("").as_posix()
 
 
@@ -117,9 +124,19 @@ def source_fingerprint(path: Path) -> tuple[int, int]:
     return (sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats))
 
 
-def _listed_path(root: Path, line: str) -> Path:
-    path = Path(line.strip()).expanduser()
-    return path if path.is_absolute() else root / path
+def _walk(root: Path) -> list[Path]:
+    """Every file under ``root``, following links to folders (each real folder once), its
+    paths spelled through ``root`` as given; hidden folders are not entered."""
+    found, seen = [], set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link loop, or a folder linked twice
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith((".", "_")))
+        found += [Path(folder) / name for name in names]
+    return found
 
 
 def _hidden(relative: Path) -> bool:

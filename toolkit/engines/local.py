@@ -3,29 +3,46 @@
 For each recording, four Parquet files named by :func:`ecgtk.engines.archive.output_name` are
 written
 atomically: ``beats/``, ``clusters/``, ``events/``, then ``records/`` last. The records file is
-the commit mark: a recording counts as done when all four files exist and the source's size and
-mtime match the ones stored in its records row. A crash (even ``kill -9``) leaves at most
-hidden temporary files, which the next run removes, and the next run redoes only unfinished
+the commit mark: a recording counts as done when its four files open and agree with its
+records row and the source's size and mtime match the ones stored there
+(:mod:`ecgtk.engines.outputs`). A crash (even ``kill -9``) leaves at most hidden temporary
+files, which the next run removes, and the next run redoes only unfinished or damaged
 recordings. A bad recording gets an error row (and empty beats, clusters and events files) and
-the run goes on.
+the run goes on; so does one whose worker process dies twice (:mod:`ecgtk.engines.pool`). A full
+output disk stops the run with :class:`~ecgtk.engines.outputs.OutputFull`, leaving no file of
+an unfinished recording. Each recording is analysed under a lock in the output folder, so two
+runs on one folder never analyse the same recording.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ecgtk.engines.archive import Source, output_name, source_fingerprint
+from ecgtk.engines.archive import Source, source_fingerprint
+from ecgtk.engines.outputs import (  # noqa: F401  (output_paths, TABLES: re-exported)
+    TABLES,
+    OutputFull,
+    finished_status,
+    has_outputs,
+    is_disk_full,
+    output_paths,
+    recording_lock,
+    remove_outputs,
+    remove_stale_temporaries,
+)
+from ecgtk.engines.pool import run_tasks
 from ecgtk.inference.models import BeatModels, ModelSettings
 from ecgtk.inference.sessions import ModelInfo
 from ecgtk.recording import Recording, RecordingError
@@ -41,8 +58,10 @@ from ecgtk.timing import NO_CLOCK, StageClock
 if TYPE_CHECKING:
     from ecgtk.pipeline import Analysis
 
-TABLES = ("beats", "clusters", "events", "records")
 log = logging.getLogger(__name__)
+
+#: What a recording being written by another run on the same output folder gets.
+BUSY = "being analysed by another run on this output folder"
 
 
 @dataclass(frozen=True)
@@ -50,47 +69,15 @@ class RecordResult:
     """What happened to one recording (a small summary: the data went to files)."""
 
     record_id: str
-    status: str  # "ok", "error", or "skipped" (done by an earlier run; see ``failed``)
+    # "ok", "error", "skipped" (done by an earlier run; see ``failed``), or "busy" (another
+    # run on the same output folder holds it)
+    status: str
     n_beats: int = 0
     n_ventricular: int = 0
     n_clusters: int = 0
     seconds: float = 0.0
     error: str | None = None
     failed: bool = False  # True for errors, and for skipped recordings that had failed
-
-
-def output_paths(out_dir: Path, record_id: str) -> dict[str, Path]:
-    """Where a recording's files go, one per table."""
-    name = output_name(record_id)
-    return {table: Path(out_dir) / table / name for table in TABLES}
-
-
-def finished_status(source: Source, out_dir: Path) -> str | None:
-    """The stored status ("ok" or "error") when the recording's four files exist and its
-    source is unchanged since; None when it must be (re)done."""
-    paths = output_paths(out_dir, source.record_id)
-    if not all(p.is_file() for p in paths.values()):
-        return None
-    try:
-        row = pq.read_table(paths["records"],
-                            columns=["status", "source_bytes", "source_mtime_ns"]).to_pylist()[0]
-    except Exception:  # unreadable or foreign file: redo the recording
-        return None
-    if (row["source_bytes"], row["source_mtime_ns"]) != source_fingerprint(source.path):
-        return None
-    return row["status"]
-
-
-def remove_stale_temporaries(out_dir: Path) -> int:
-    """Delete temporary files a killed run left behind; returns how many."""
-    removed = 0
-    for table in TABLES:
-        folder = Path(out_dir) / table
-        if folder.is_dir():
-            for tmp in folder.glob(".*.tmp-*"):
-                tmp.unlink(missing_ok=True)
-                removed += 1
-    return removed
 
 
 _MODELS: dict[ModelSettings, BeatModels] = {}
@@ -172,7 +159,11 @@ def record_row(source: Source, fingerprint: tuple[int | None, int | None], facts
 
 def write_outcome(outcome: Outcome, out_dir: Path, models_info: Mapping[str, ModelInfo],
                   clock: StageClock = NO_CLOCK) -> RecordResult:
-    """Write a recording's four files atomically, the records row last (the commit mark)."""
+    """Write a recording's four files atomically, the records row last (the commit mark).
+
+    An earlier records file is removed first, so that a crash mid-way never leaves an old row
+    beside new files. When the disk is full, the files written so far are removed and
+    :class:`OutputFull` is raised."""
     source, analysis = outcome.source, outcome.analysis
     record = record_row(source, outcome.fingerprint, outcome.facts, analysis, outcome.error,
                         outcome.seconds, models_info)
@@ -185,51 +176,91 @@ def write_outcome(outcome: Outcome, out_dir: Path, models_info: Mapping[str, Mod
     paths = output_paths(out_dir, source.record_id)
     metadata = file_metadata(source.record_id, models_info)
     with clock.stage("write"):
-        write_parquet_atomic(beats, paths["beats"], metadata)
-        write_parquet_atomic(clusters, paths["clusters"], metadata)
-        write_parquet_atomic(events, paths["events"], metadata)
-        write_parquet_atomic(record, paths["records"], metadata)  # commit mark
+        try:
+            paths["records"].unlink(missing_ok=True)
+            write_parquet_atomic(beats, paths["beats"], metadata)
+            write_parquet_atomic(clusters, paths["clusters"], metadata)
+            write_parquet_atomic(events, paths["events"], metadata)
+            write_parquet_atomic(record, paths["records"], metadata)  # commit mark
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            remove_outputs(out_dir, source.record_id)
+            raise OutputFull(str(out_dir), f"while writing {source.record_id}") from None
     return RecordResult(source.record_id, row["status"], row["n_beats"], row["n_ventricular"],
                         clusters.num_rows, outcome.seconds, row["error"],
                         failed=row["status"] != "ok")
 
 
+#: True in a worker process of :func:`run_archive` (set by :func:`_init_worker`).
+_IN_WORKER = False
+#: Test hook (tests/engines/test_faults.py): a worker process (never the main one) that is
+#: about to analyse the recording with this record id kills itself with SIGKILL, as the
+#: kernel's OOM killer would.
+KILL_HOOK = "ECGTK_TEST_KILL_WORKER_ON"
+
+
 def process_source(source: Source, out_dir: Path, settings: ModelSettings,
-                   clock: StageClock = NO_CLOCK) -> RecordResult:
-    """Analyse one recording and write its four files; never raises for a bad recording."""
+                   clock: StageClock = NO_CLOCK,
+                   written_since_ns: int | None = None) -> RecordResult:
+    """Analyse one recording and write its four files; never raises for a bad recording.
+
+    Holds the recording's lock in ``out_dir`` meanwhile: a recording that another run holds
+    gets status "busy", and one that another run finished since this run planned is skipped
+    (with ``written_since_ns``, the run's start under ``--force``, only if finished since)."""
     from ecgtk.pipeline import analyse_recording
     from ecgtk.readers import read_recording
 
-    started = time.perf_counter()
-    models = models_for(settings)
-    fingerprint = source_fingerprint(source.path)
-    facts, analysis, error = {}, None, None
-    try:
-        recording = read_recording(source.path, record_id=source.record_id)
-        facts = recording_facts(recording)
-        analysis = analyse_recording(recording, models, clock)
-    except Exception as failure:  # bad input, or a bug: an error row, and the run goes on
-        error = error_message(source.path, failure)
-    outcome = Outcome(source, fingerprint, facts, analysis, error,
-                      time.perf_counter() - started)
-    return write_outcome(outcome, out_dir, models.info, clock)
+    with recording_lock(out_dir, source.record_id) as mine:
+        if not mine:
+            return RecordResult(source.record_id, "busy", error=BUSY)
+        status = finished_status(source, out_dir, written_since_ns)
+        if status is not None:
+            return RecordResult(source.record_id, "skipped", failed=status != "ok")
+        started = time.perf_counter()
+        models = models_for(settings)
+        fingerprint = source_fingerprint(source.path)
+        facts, analysis, error = {}, None, None
+        try:
+            if _IN_WORKER and os.environ.get(KILL_HOOK) == source.record_id:
+                os.kill(os.getpid(), signal.SIGKILL)
+            recording = read_recording(source.path, record_id=source.record_id)
+            facts = recording_facts(recording)
+            analysis = analyse_recording(recording, models, clock)
+        except Exception as failure:  # bad input, or a bug: an error row, and the run goes on
+            error = error_message(source.path, failure)
+        outcome = Outcome(source, fingerprint, facts, analysis, error,
+                          time.perf_counter() - started)
+        return write_outcome(outcome, out_dir, models.info, clock)
 
 
 def prepare_run(sources: list[Source], out_dir: Path,
                 force: bool = False) -> tuple[list[Source], list[RecordResult]]:
     """Make the output folders, remove a killed run's temporaries, and split ``sources`` into
-    those to analyse and the results of those already done (all to do with ``force``)."""
+    those to analyse and the results of those already done (all to do with ``force``).
+
+    The leftovers of a recording to redo (a damaged file, files without their records row) are
+    removed now, so that the datasets open even before it is redone."""
     out_dir = Path(out_dir)
-    for table in TABLES:
-        (out_dir / table).mkdir(parents=True, exist_ok=True)
+    try:
+        for table in TABLES:
+            (out_dir / table).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if is_disk_full(error):
+            raise OutputFull(str(out_dir), "cannot create the output folders") from None
+        raise
     remove_stale_temporaries(out_dir)
     todo, skipped = [], []
     for source in sources:
         status = None if force else finished_status(source, out_dir)
-        if status is None:
-            todo.append(source)
-        else:
+        if status is not None:
             skipped.append(RecordResult(source.record_id, "skipped", failed=status != "ok"))
+            continue
+        todo.append(source)
+        if not force and has_outputs(out_dir, source.record_id):
+            with recording_lock(out_dir, source.record_id) as mine:
+                if mine and finished_status(source, out_dir) is None:
+                    remove_outputs(out_dir, source.record_id)
     return todo, skipped
 
 
@@ -237,7 +268,8 @@ def _init_worker(slots=None, gpu_workers: int | None = None) -> None:
     """Each worker process computes on one thread: workers, not threads, share the cores.
     With ``gpu_workers``, the workers started after the first ``gpu_workers`` (counted in the
     shared ``slots``) run their models on the CPU."""
-    global _WORKER_DEVICE
+    global _WORKER_DEVICE, _IN_WORKER
+    _IN_WORKER = True
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                  "NUMBA_NUM_THREADS"):
         os.environ[name] = "1"
@@ -249,6 +281,17 @@ def _init_worker(slots=None, gpu_workers: int | None = None) -> None:
             _WORKER_DEVICE = "cpu"
 
 
+def died_outcome(source: Source, out_dir: Path, settings: ModelSettings,
+                 message: str) -> RecordResult:
+    """Write the error row of a recording whose worker died (twice), from the main process."""
+    with recording_lock(out_dir, source.record_id) as mine:
+        if not mine:
+            return RecordResult(source.record_id, "busy", error=BUSY)
+        outcome = Outcome(source, source_fingerprint(source.path), {}, None,
+                          f"{source.path}: {message}", 0.0)
+        return write_outcome(outcome, out_dir, models_for(settings).info)
+
+
 def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: bool = False,
                 settings: ModelSettings | None = None,
                 gpu_workers: int | None = None) -> Iterator[RecordResult]:
@@ -256,18 +299,27 @@ def run_archive(sources: list[Source], out_dir: Path, workers: int = 1, force: b
     result as it finishes (skipped ones first). ``workers`` > 1 uses that many processes,
     each with its own model sessions; with ``gpu_workers``, only that many of them run the
     models on ``settings.device`` (each GPU process holds its own CUDA context), the others on
-    the CPU."""
+    the CPU. A recording whose worker dies is retried once alone, then gets an error row.
+    Raises :class:`OutputFull` when the output disk is full (after the running recordings
+    finish or clean up)."""
     settings = settings or ModelSettings()
+    since = time.time_ns() if force else None
     todo, skipped = prepare_run(sources, out_dir, force)
     yield from skipped
     if workers <= 1 or len(todo) <= 1:
         for source in todo:
-            yield process_source(source, out_dir, settings)
+            yield process_source(source, out_dir, settings, written_since_ns=since)
         return
     context = get_context("spawn")  # no fork: ONNX Runtime and threads don't survive it
     slots = context.Value("i", 0) if gpu_workers is not None else None
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(slots, gpu_workers)) as pool:
-        futures = [pool.submit(process_source, source, out_dir, settings) for source in todo]
-        for future in as_completed(futures):
-            yield future.result()
+
+    def make_pool(n: int) -> ProcessPoolExecutor:
+        if slots is not None and n > 1:  # a pool replacing a broken one: GPU slots anew
+            with slots.get_lock():
+                slots.value = 0
+        return ProcessPoolExecutor(max_workers=n, mp_context=context,
+                                   initializer=_init_worker, initargs=(slots, gpu_workers))
+
+    task = partial(process_source, written_since_ns=since)
+    yield from run_tasks(todo, task, (out_dir, settings), workers, make_pool,
+                         lambda source, why: died_outcome(source, out_dir, settings, why))

@@ -64,11 +64,13 @@ class Classified:
     changed: dict[str, int]  # calls changed by each validation rule
 
 
-def group_beats(morphology: np.ndarray, seed: int = 0, n_start: int = N_START) -> Templates:
-    """Templates of beats by their ``morphology`` alone (labelled later, by majority), with
-    K-means ``seed`` starting from ``n_start`` clusters."""
-    return cluster_beats(morphology, np.full(len(morphology), "N", dtype=object), n_start,
-                         seed=seed)
+def group_beats(morphology: np.ndarray, seed: int = 0, n_start: int = N_START,
+                rows: np.ndarray | None = None) -> Templates:
+    """Templates of beats by their ``morphology`` (of ``morphology[rows]`` when given) alone
+    (labelled later, by majority), with K-means ``seed`` starting from ``n_start`` clusters."""
+    n = len(morphology) if rows is None else len(rows)
+    return cluster_beats(morphology, np.full(n, "N", dtype=object), n_start, seed=seed,
+                         rows=rows)
 
 
 def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
@@ -92,7 +94,7 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     starts = rules.template_starts[:1] if beat_by_beat else rules.template_starts
     with clock.stage("templates"):
         groupings = [group(rows, seed, n_start) if group is not None
-                     else group_beats(calls.morphology[rows], seed, n_start)
+                     else group_beats(calls.morphology, seed, n_start, rows)
                      for seed, n_start in enumerate(starts)]
     templates = groupings[0]
     with clock.stage("validation"):

@@ -130,7 +130,8 @@ def dominant_normal_shape(morphology: np.ndarray, reference: np.ndarray) -> np.n
     selects none): the recording's dominant, presumably normal, morphology."""
     if not reference.any():
         return None
-    return np.median(zscore_rows(morphology[reference]), axis=0)
+    return np.median(zscore_rows(morphology, np.flatnonzero(reference)), axis=0,
+                     overwrite_input=True)
 
 
 def similarity_to(shape: np.ndarray, morphology: np.ndarray) -> np.ndarray:

@@ -32,21 +32,37 @@ class Templates:
     merged_from: list[list[int]]  # K-means clusters each final cluster was merged from
 
 
-def zscore_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    centred = x - x.mean(axis=1, keepdims=True)
-    return centred / (centred.std(axis=1, keepdims=True) + 1e-6)
+#: Rows z-normalised at a time: the temporaries stay small whatever the recording's length.
+ZSCORE_BLOCK = 4096
+
+
+def zscore_rows(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each row of ``x`` (of ``x[rows]`` when given) minus its mean, over its standard
+    deviation: float32, computed a block of rows at a time (a week-long recording's beats
+    would otherwise need several copies of their morphology at once)."""
+    x = np.asarray(x)
+    n = len(x) if rows is None else len(rows)
+    out = np.empty((n,) + x.shape[1:], dtype=np.float32)
+    for start in range(0, n, ZSCORE_BLOCK):
+        stop = min(n, start + ZSCORE_BLOCK)
+        block = np.asarray(x[start:stop] if rows is None else x[rows[start:stop]],
+                           dtype=np.float32)
+        centred = block - block.mean(axis=1, keepdims=True)
+        np.divide(centred, centred.std(axis=1, keepdims=True) + 1e-6, out=out[start:stop])
+    return out
 
 
 def cluster_beats(morphology: np.ndarray, labels: np.ndarray, n_start: int = N_START,
-                  merge_similarity: float = MERGE_SIMILARITY, seed: int = 0) -> Templates:
-    """Templates of beats ``morphology`` ``(n, features)`` with their ``labels`` (N/V)."""
-    n = len(morphology)
+                  merge_similarity: float = MERGE_SIMILARITY, seed: int = 0,
+                  rows: np.ndarray | None = None) -> Templates:
+    """Templates of beats ``morphology`` ``(n, features)`` with their ``labels`` (N/V); with
+    ``rows``, of the beats ``morphology[rows]`` (without copying them)."""
+    n = len(morphology) if rows is None else len(rows)
     labels = np.asarray(labels, dtype=object)
     if n == 0:
         return Templates(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, object),
                          np.empty((0, morphology.shape[1]), np.float32), [])
-    shapes = zscore_rows(morphology)
+    shapes = zscore_rows(morphology, rows)
     initial = _kmeans(shapes, min(n_start, n), seed)
     groups = merge_clusters(shapes, initial, merge_similarity)
     order = sorted(groups, key=lambda g: (-int(np.isin(initial, groups[g]).sum()), g))
@@ -55,7 +71,9 @@ def cluster_beats(morphology: np.ndarray, labels: np.ndarray, n_start: int = N_S
         assignment[np.isin(initial, groups[key])] = new
     sizes = np.bincount(assignment, minlength=len(order)).astype(np.int64)
     majority = majority_labels(assignment, labels, len(order))
-    means = np.stack([morphology[assignment == c].mean(axis=0) for c in range(len(order))])
+    index = np.arange(n) if rows is None else np.asarray(rows)
+    means = np.stack([morphology[index[assignment == c]].mean(axis=0)
+                      for c in range(len(order))])
     return Templates(assignment, sizes, majority, means.astype(np.float32),
                      [sorted(int(k) for k in groups[key]) for key in order])
 
