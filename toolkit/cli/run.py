@@ -21,8 +21,8 @@ def run(
         "file listing one recording per line. Default: the sample archive shipped with ecgtk.",
         show_default=False)] = None,
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Output folder: beats/, clusters/, events/ and records/ Parquet datasets, "
-        "one file per recording.")] = Path("ecgtk-out"),
+        "--out", "-o", help="Output folder: beats/, clusters/, events/ and records/ Parquet "
+        "datasets, one file per recording.")] = Path("ecgtk-out"),
     glob: Annotated[str | None, typer.Option(
         help="Only recordings matching this pattern, relative to ARCHIVE (e.g. '2026/**/*.edf')."
     )] = None,
