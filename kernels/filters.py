@@ -112,6 +112,73 @@ def _sosfiltfilt_core(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, padlen: in
     return ext[padlen:padlen + n].copy()
 
 
+@numba.njit(cache=True, nogil=True)
+def _two_section_pass(sos: np.ndarray, x: np.ndarray, lead: int, zi: np.ndarray,
+                      step: int) -> None:
+    """:func:`_sosfilt_inplace` for two sections and one column ``lead`` of ``x``, the states
+    held in scalars: the same operations in the same order, so the same result bit for bit,
+    but the recursion's chain of dependent operations no longer waits on memory (one lead of
+    a 24-hour recording: 2.5x faster)."""
+    n = x.shape[0]
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    first = 0 if step == 1 else n - 1
+    z00 = zi[0, 0] * x[first, lead]
+    z01 = zi[0, 1] * x[first, lead]
+    z10 = zi[1, 0] * x[first, lead]
+    z11 = zi[1, 1] * x[first, lead]
+    i = first
+    for _ in range(n):
+        v = x[i, lead]
+        y = b00 * v + z00
+        z00 = b01 * v - a01 * y + z01
+        z01 = b02 * v - a02 * y
+        v = y
+        y = b10 * v + z10
+        z10 = b11 * v - a11 * y + z11
+        z11 = b12 * v - a12 * y
+        x[i, lead] = y
+        i += step
+
+
+@numba.njit(cache=True, nogil=True)
+def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, zi: np.ndarray,
+                          padlen: int) -> np.ndarray:
+    n, n_leads = x.shape
+    ext = np.empty((n + 2 * padlen, n_leads))
+    for k in range(n):  # the zeroed signal, as float64
+        for lead in range(n_leads):
+            v = x[k, lead]
+            ext[padlen + k, lead] = 0.0 if unusable[k, lead] or np.isnan(v) else v
+    for lead in range(n_leads):
+        for k in range(padlen):  # odd extension at both ends
+            ext[k, lead] = 2 * ext[padlen, lead] - ext[2 * padlen - k, lead]
+            ext[n + padlen + k, lead] = (2 * ext[n + padlen - 1, lead]
+                                         - ext[n + padlen - 2 - k, lead])
+    if sos.shape[0] == 2:
+        for lead in range(n_leads):
+            _two_section_pass(sos, ext, lead, zi, 1)
+            _two_section_pass(sos, ext, lead, zi, -1)
+    else:
+        _sosfilt_inplace(sos, ext, zi, 1)
+        _sosfilt_inplace(sos, ext, zi, -1)
+    return ext
+
+
+def bandpass_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray) -> np.ndarray:
+    """``sosfiltfilt(sos, clean)`` for ``clean``: ``x`` ``(n, leads)`` (float32 or float64,
+    ``n >= 2``) as float64 with its ``unusable`` and NaN samples set to 0, bit for bit, without
+    making ``clean``; a view into the padded buffer the filter ran in (no copy)."""
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    x = np.ascontiguousarray(x)
+    if x.ndim != 2 or unusable.shape != x.shape or x.shape[0] < 2:
+        raise ValueError(f"need (n >= 2, leads) signal and mask, got {x.shape}, {unusable.shape}")
+    padlen = min(default_padlen(sos), x.shape[0] - 1)
+    ext = _bandpass_zeroed_core(sos, x, np.ascontiguousarray(unusable, dtype=np.bool_),
+                                sos_initial_state(sos), padlen)
+    return ext[padlen:padlen + x.shape[0]]
+
+
 def sosfiltfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Zero-phase filtering of ``x`` (``(n,)`` or ``(n, leads)``) along axis 0; float64 out.
 

@@ -37,7 +37,20 @@ def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: 
     block = max(1, int(round(block_s * fs)))
     maxima, medians, bad_share = _block_stats(np.ascontiguousarray(feature),
                                               np.ascontiguousarray(unusable), block,
-                                              int(lead_in), max(1, block // 100))
+                                              int(lead_in), block_stats_step(block))
+    return weights_from_block_stats(maxima, medians, bad_share, level_blocks, min_snr,
+                                    lost_qrs_ratio)
+
+
+def block_stats_step(block: int) -> int:
+    """Every how many samples a block's median is taken (:func:`_block_stats`)."""
+    return max(1, block // 100)
+
+
+def weights_from_block_stats(maxima: np.ndarray, medians: np.ndarray, bad_share: np.ndarray,
+                             level_blocks: int, min_snr: float,
+                             lost_qrs_ratio: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lead_weights` from the block statistics of :func:`_block_stats`."""
     size = min(level_blocks, len(maxima)) | 1
     level = running_median(maxima, size)
     noise = running_median(medians, size)

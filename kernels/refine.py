@@ -75,6 +75,111 @@ def refine_peaks(signal: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray
     return refined, polarity
 
 
+@numba.njit(cache=True, nogil=True)
+def _gather_zeroed_windows(x: np.ndarray, unusable: np.ndarray, beats: np.ndarray,
+                           lead_of_beat: np.ndarray, before: int,
+                           after: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each beat's search window of its lead as float64, unusable and NaN samples 0 and
+    infinities as ``np.nan_to_num`` makes them, one after the other in ``values``; with each
+    window's first sample index and offset into ``values`` (one more offset at the end)."""
+    n = x.shape[0]
+    starts = np.empty(beats.shape[0], dtype=np.int64)
+    offsets = np.zeros(beats.shape[0] + 1, dtype=np.int64)
+    for b in range(beats.shape[0]):
+        starts[b] = max(0, beats[b] - before)
+        offsets[b + 1] = offsets[b] + max(0, min(n, beats[b] + after + 1) - starts[b])
+    values = np.empty(offsets[-1])
+    top = np.finfo(np.float64).max
+    for b in range(beats.shape[0]):
+        lead = lead_of_beat[b]
+        for k in range(offsets[b + 1] - offsets[b]):
+            v = np.float64(x[starts[b] + k, lead])
+            if unusable[starts[b] + k, lead] or np.isnan(v):
+                v = 0.0
+            elif v == np.inf:
+                v = top
+            elif v == -np.inf:
+                v = -top
+            values[offsets[b] + k] = v
+    return values, starts, offsets
+
+
+@numba.njit(cache=True, nogil=True)
+def _medians_and_extremes_packed(values: np.ndarray,
+                                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_window_medians_and_extremes` on windows packed by :func:`_gather_zeroed_windows`."""
+    m = offsets.shape[0] - 1
+    medians = np.zeros(m)
+    extremes = np.zeros(m)
+    longest = 0
+    for b in range(m):
+        longest = max(longest, offsets[b + 1] - offsets[b])
+    ordered = np.empty(longest)
+    for b in range(m):
+        window = values[offsets[b]:offsets[b + 1]]
+        # np.median as Numba computes it (middle value, or the mean of the middle two as
+        # (a + b) / 2), by insertion sort: the windows are short and NaN-free
+        w = window.shape[0]
+        for i in range(w):
+            v = window[i]
+            j = i
+            while j > 0 and ordered[j - 1] > v:
+                ordered[j] = ordered[j - 1]
+                j -= 1
+            ordered[j] = v
+        if w == 0:
+            medians[b] = np.nan
+        elif w % 2:
+            medians[b] = ordered[w // 2]
+        else:
+            medians[b] = (ordered[w // 2 - 1] + ordered[w // 2]) / 2
+        for v in window:
+            if abs(v - medians[b]) > abs(extremes[b]):
+                extremes[b] = v - medians[b]
+    return medians, extremes
+
+
+@numba.njit(cache=True, nogil=True)
+def _refine_packed(values: np.ndarray, starts: np.ndarray, offsets: np.ndarray,
+                   beats: np.ndarray, lead_of_beat: np.ndarray, medians: np.ndarray,
+                   polarity: np.ndarray) -> np.ndarray:
+    """:func:`_refine_core` on windows packed by :func:`_gather_zeroed_windows`."""
+    out = beats.copy()
+    for b in range(beats.shape[0]):
+        best_dev = -np.inf
+        for k in range(offsets[b + 1] - offsets[b]):
+            dev = polarity[lead_of_beat[b]] * (values[offsets[b] + k] - medians[b])
+            if dev > best_dev:
+                best_dev = dev
+                out[b] = starts[b] + k
+    return out
+
+
+def refine_peaks_zeroed(signal: np.ndarray, unusable: np.ndarray, beats: np.ndarray,
+                        lead_of_beat: np.ndarray, before: int, after: int,
+                        polarity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`refine_peaks` of ``signal`` with its ``unusable`` and NaN samples set to 0, the
+    same result, reading only the beats' windows (no zeroed float64 copy of the signal)."""
+    x = np.ascontiguousarray(signal)
+    beats = np.asarray(beats, dtype=np.int64)
+    lead_of_beat = np.asarray(lead_of_beat, dtype=np.int64)
+    if before < 0 or after < 0:
+        raise ValueError(f"search window must not be negative, got -{before}/+{after} samples")
+    if unusable.shape != x.shape:
+        raise ValueError(f"unusable mask shape {unusable.shape} != signal shape {x.shape}")
+    values, starts, offsets = _gather_zeroed_windows(
+        x, np.ascontiguousarray(unusable, dtype=np.bool_), beats, lead_of_beat, int(before),
+        int(after))
+    medians, extremes = _medians_and_extremes_packed(values, offsets)
+    if polarity is None:
+        polarity = _polarity_from_extremes(extremes, lead_of_beat, x.shape[1])
+    polarity = np.asarray(polarity, dtype=np.float64)
+    if polarity.shape != (x.shape[1],):
+        raise ValueError(f"polarity must have one value per lead, got shape {polarity.shape}")
+    refined = _refine_packed(values, starts, offsets, beats, lead_of_beat, medians, polarity)
+    return refined, polarity
+
+
 def refine_peaks_reference(signal: np.ndarray, beats: np.ndarray, lead_of_beat: np.ndarray,
                            before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain numpy version of :func:`refine_peaks` (polarity estimated), for tests."""

@@ -109,6 +109,66 @@ def test_refine_moves_to_the_extremum_of_the_usual_polarity():
     np.testing.assert_array_equal(forced, [97, 297])
 
 
+def _perturbed_signal(seed: int, n: int = 9000, n_leads: int = 2) -> np.ndarray:
+    signal, _ = synthetic_ecg(360.0, n / 360.0, seed=seed)
+    x = np.ascontiguousarray(np.tile(signal, (1, 2))[:, :n_leads]).astype(np.float32)
+    x[1000:1400, 0] = np.nan
+    x[3000:3600, -1] = 0.3  # flat: unusable
+    x[5000, 0] = np.inf
+    return x
+
+
+@pytest.mark.parametrize("n_leads", [1, 2, 3])
+def test_fused_detector_kernels_match_their_parts_bit_for_bit(n_leads):
+    """The fused kernels detect_rpeaks runs give what the separate kernels give, exactly."""
+    from ecgtk.kernels.filters import bandpass_sos, bandpass_zeroed, sosfiltfilt
+
+    x = _perturbed_signal(n_leads, n_leads=n_leads)
+    unusable = unusable_mask(x, 360.0)
+    clean = rpeaks._zero_unusable(x, unusable)
+    sos = bandpass_sos(3.0, 20.0, 360.0)
+    filtered = bandpass_zeroed(sos, x, unusable)
+    np.testing.assert_array_equal(filtered, sosfiltfilt(sos, clean))
+    block, lead_in = 900, 7
+    feature, slope = rpeaks.qrs_feature(filtered, 360.0, 0.1)
+    fused = rpeaks._qrs_feature_and_block_stats(filtered, unusable, 18, block, lead_in,
+                                                leads.block_stats_step(block))
+    np.testing.assert_array_equal(fused[0], feature)
+    for a, b in zip(fused[1:], leads._block_stats(feature, unusable, block, lead_in, 9),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    weight, level = leads.weights_from_block_stats(*fused[1:], 5, 1.0, 0.5)
+    gains = weight / (level + 1e-12)
+    combined, combined_slope = leads.combine_leads(feature, slope, gains, block, lead_in)
+    peaks, heights, nonzero = rpeaks._combined_peaks(feature, gains, block, lead_in, 72)
+    np.testing.assert_array_equal(peaks, rpeaks.local_peaks(combined, 72))
+    np.testing.assert_array_equal(heights, combined[peaks])
+    assert nonzero == combined.any()
+    np.testing.assert_array_equal(
+        rpeaks._peak_slopes(filtered, gains, block, lead_in, peaks, 21),
+        rpeaks.window_max(combined_slope, peaks, 21))
+    lead_of_beat = np.arange(len(peaks)) % n_leads
+    for polarity in (None, -np.ones(n_leads)):
+        got = refine.refine_peaks_zeroed(x, unusable, peaks, lead_of_beat, 18, 7, polarity)
+        expected = refine.refine_peaks(clean, peaks, lead_of_beat, 18, 7, polarity)
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("distance", [1, 5, 72])
+def test_combined_peaks_match_local_peaks_with_ties_and_nan(distance):
+    rng = np.random.default_rng(distance)
+    feature = np.round(rng.random((70000, 2)), 1)  # ties; more than one tile
+    feature[40000, 1] = np.nan
+    gains = np.round(rng.random((-(-(70000 + 3) // 90), 2)), 1)
+    gains[5:9] = 0.0
+    combined = leads.combine_leads(feature, feature, gains, 90, 3)[0]
+    peaks, heights, nonzero = rpeaks._combined_peaks(feature, gains, 90, 3, distance)
+    np.testing.assert_array_equal(peaks, rpeaks.local_peaks(combined, distance))
+    np.testing.assert_array_equal(heights, combined[peaks])
+    assert nonzero
+
+
 def test_classify_peaks_compiled_matches_python():
     signal, truth = synthetic_ecg(360.0, 60, ventricular_every=4, seed=3)
     feature, slope = rpeaks.qrs_feature(signal.astype(float), 360.0, 0.1)
