@@ -2,14 +2,14 @@
 
 The steps, each a small function with a Numba core and a plain reference:
 
-1. :func:`qrs_feature` — per lead, the band-passed signal's derivative, squared, averaged over
-   a short window and square-rooted: a QRS "energy" in signal units that is high for steep,
-   narrow complexes and low for P and T waves and baseline wander.
+1. ``qrs_feature.qrs_feature`` — per lead, the band-passed signal's derivative, squared,
+   averaged over a short window and square-rooted: a QRS "energy" in signal units that is
+   high for steep, narrow complexes and low for P and T waves and baseline wander.
 2. ``leads.lead_weights`` — per block of a few seconds, each lead's QRS and noise level; leads
    are weighted by signal-to-noise and scaled to a common level, so a lead that goes flat or
    noisy stops counting and the other carries the detection (``kernels/leads.py``); a lead
    that loses its QRS for a few seconds (saturated, recovering) gives way at once.
-3. :func:`local_peaks` — candidate peaks of the combined feature, one per refractory period.
+3. ``peaks.local_peaks`` — candidate peaks of the combined feature, one per refractory period.
 4. :func:`classify_peaks` — Pan-Tompkins style adaptive signal/noise thresholds with
    search-back for missed beats and T-wave discrimination by slope.
 5. ``refine.refine_peaks`` — each beat moved to the R extremum of the raw signal nearby
@@ -28,6 +28,8 @@ import numpy as np
 
 from .filters import bandpass_sos, bandpass_zeroed
 from .leads import block_stats_step, weights_from_block_stats
+from .peaks import _combined_peaks, _peak_slopes
+from .qrs_feature import _qrs_feature_and_block_stats
 from .quality import unusable_mask
 from .refine import refine_peaks_zeroed
 
@@ -57,277 +59,8 @@ class DetectorParams:
 # 1. QRS feature
 
 
-@numba.njit(cache=True, nogil=True)
-def _qrs_feature_core(y: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
-    # Samples in the outer loop, leads in the inner one: the arrays are (n, leads) row-major,
-    # so every pass reads memory in order (3.1x faster on 12 leads than lead by lead). Each
-    # lead's running sum sees the same operations in the same order either way.
-    n, n_leads = y.shape
-    feature = np.empty((n, n_leads))
-    slope = np.zeros((n, n_leads))
-    width = 2 * half + 1
-    for i in range(1, n - 1):
-        for lead in range(n_leads):
-            slope[i, lead] = 0.5 * abs(y[i + 1, lead] - y[i - 1, lead])
-    # centred moving average of slope**2 (window clipped at the ends, divided by width)
-    acc = np.zeros(n_leads)
-    for i in range(min(half, n)):
-        for lead in range(n_leads):
-            acc[lead] += slope[i, lead] ** 2
-    for i in range(n):
-        for lead in range(n_leads):
-            if i + half < n:
-                acc[lead] += slope[i + half, lead] ** 2
-            if i - half - 1 >= 0:
-                acc[lead] -= slope[i - half - 1, lead] ** 2
-            feature[i, lead] = np.sqrt(max(acc[lead], 0.0) / width)
-    return feature, slope
-
-
-def qrs_feature(filtered: np.ndarray, fs: float, integration_s: float) -> tuple[np.ndarray,
-                                                                                  np.ndarray]:
-    """QRS feature and absolute slope of band-passed leads ``(n, leads)``, both ``(n, leads)``.
-
-    ``slope[i] = |y[i+1] - y[i-1]| / 2`` (signal units per sample) and
-    ``feature[i] = sqrt(mean(slope**2 over i +- integration_s / 2))``.
-    """
-    y = np.ascontiguousarray(filtered, dtype=np.float64)
-    half = max(1, int(round(integration_s * fs / 2)))
-    return _qrs_feature_core(y, half)
-
-
-def qrs_feature_reference(filtered: np.ndarray, fs: float,
-                          integration_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Plain numpy version of :func:`qrs_feature`, for tests."""
-    y = np.asarray(filtered, dtype=np.float64)
-    half = max(1, int(round(integration_s * fs / 2)))
-    slope = np.zeros_like(y)
-    slope[1:-1] = 0.5 * np.abs(y[2:] - y[:-2])
-    csum = np.vstack([np.zeros((1, y.shape[1])), np.cumsum(slope**2, axis=0)])
-    idx = np.arange(len(y))
-    lo = np.clip(idx - half, 0, len(y))
-    hi = np.clip(idx + half + 1, 0, len(y))
-    return np.sqrt(np.maximum(csum[hi] - csum[lo], 0) / (2 * half + 1)), slope
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _slope_at(y: np.ndarray, i: int, lead: int) -> float:
-    n = y.shape[0]
-    if i < 1 or i > n - 2:
-        return 0.0
-    return 0.5 * abs(y[i + 1, lead] - y[i - 1, lead])
-
-
-@numba.njit(cache=True, nogil=True)
-def _qrs_feature_and_block_stats(
-        y: np.ndarray, unusable: np.ndarray, half: int, block: int, lead_in: int,
-        step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``qrs_feature(y, ...)[0]`` and ``leads._block_stats`` of it, bit for bit, in one pass:
-    no slope array (each slope is recomputed where needed), lead by lead with the running sum
-    in a register, each block's statistics gathered as its feature is made (one lead of a
-    24-hour recording: 3x faster than the two kernels)."""
-    n, n_leads = y.shape
-    feature = np.empty((n, n_leads))
-    n_blocks = (n + lead_in + block - 1) // block
-    maxima = np.zeros((n_blocks, n_leads))
-    medians = np.zeros((n_blocks, n_leads))
-    bad_share = np.ones((n_blocks, n_leads))
-    sampled = np.empty(block // step + 1)
-    width = 2 * half + 1
-    for lead in range(n_leads):
-        acc = 0.0
-        for i in range(min(half, n)):
-            acc += _slope_at(y, i, lead) ** 2
-        for b in range(n_blocks):
-            lo = max(0, b * block - lead_in)
-            hi = min(n, (b + 1) * block - lead_in)
-            top = 0.0
-            m = 0
-            if lo - half - 1 >= 1 and hi - 1 + half <= n - 2:
-                # inside the signal: no end to watch for (the same operations, faster)
-                for i in range(lo, hi):
-                    acc += (0.5 * abs(y[i + half + 1, lead] - y[i + half - 1, lead])) ** 2
-                    acc -= (0.5 * abs(y[i - half, lead] - y[i - half - 2, lead])) ** 2
-                    f = np.sqrt(max(acc, 0.0) / width)
-                    feature[i, lead] = f
-                    top = max(top, f)
-            else:
-                for i in range(lo, hi):
-                    if i + half < n:
-                        acc += _slope_at(y, i + half, lead) ** 2
-                    if i - half - 1 >= 0:
-                        acc -= _slope_at(y, i - half - 1, lead) ** 2
-                    f = np.sqrt(max(acc, 0.0) / width)
-                    feature[i, lead] = f
-                    top = max(top, f)
-            for i in range(lo, hi, step):
-                sampled[m] = feature[i, lead]
-                m += 1
-            bad = 0
-            for i in range(lo, hi):
-                bad += unusable[i, lead]
-            maxima[b, lead] = top
-            medians[b, lead] = np.median(sampled[:m])
-            bad_share[b, lead] = bad / (hi - lo)
-    return feature, maxima, medians, bad_share
-
-
 # ---------------------------------------------------------------------------------------------
 # 2. Candidate peaks
-
-
-@numba.njit(cache=True, nogil=True)
-def _local_peaks_core(f: np.ndarray, distance: int) -> np.ndarray:
-    n = f.shape[0]
-    out = np.empty(max(16, n // max(distance, 1) + 16), dtype=np.int64)
-    k = 0
-    for i in range(1, n - 1):
-        if not (f[i] > f[i - 1] and f[i] >= f[i + 1]):
-            continue
-        is_peak = True
-        for j in range(max(0, i - distance), min(n, i + distance + 1)):
-            if f[j] > f[i] or (f[j] == f[i] and j < i):
-                is_peak = False
-                break
-        if is_peak:
-            if k == out.shape[0]:
-                grown = np.empty(2 * k, dtype=np.int64)
-                grown[:k] = out
-                out = grown
-            out[k] = i
-            k += 1
-    return out[:k]
-
-
-def local_peaks(f: np.ndarray, distance: int) -> np.ndarray:
-    """Indices of strict local maxima of ``f`` that are the largest within ``distance``
-    samples on either side (ties go to the earliest sample), ascending int64."""
-    if distance < 1:
-        raise ValueError(f"distance must be >= 1 sample, got {distance}")
-    return _local_peaks_core(np.ascontiguousarray(f, dtype=np.float64), int(distance))
-
-
-def local_peaks_reference(f: np.ndarray, distance: int) -> np.ndarray:
-    """Plain numpy version of :func:`local_peaks`, for tests."""
-    f = np.asarray(f, dtype=np.float64)
-    found = []
-    for i in range(1, len(f) - 1):
-        if f[i] > f[i - 1] and f[i] >= f[i + 1]:
-            lo, hi = max(0, i - distance), min(len(f), i + distance + 1)
-            window = f[lo:hi]
-            if window.max() <= f[i] and not (f[lo:i] == f[i]).any():
-                found.append(i)
-    return np.array(found, dtype=np.int64)
-
-
-@numba.njit(cache=True, nogil=True)
-def _combined_peaks(feature: np.ndarray, gains: np.ndarray, block: int, lead_in: int,
-                    distance: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``local_peaks(combined, distance)``, ``combined[peaks]`` and ``combined.any()`` for
-    ``combined = combine_leads(feature, ., gains, block, lead_in)[0]``, bit for bit, the
-    combined feature made tile by tile in a small buffer instead of a whole-recording array.
-
-    A local maximum is tested against the other local maxima within ``distance`` and the
-    window's two end samples only: the earliest maximum of a window's part left or right of
-    the candidate is one of those (it rises from its left neighbour and is not below its
-    right one), so the answer is that of :func:`local_peaks`, which reads every sample of the
-    window (10x as many comparisons on a Holter feature). A tile holding a NaN (inputs with
-    infinities) is searched as :func:`local_peaks` does, where that argument fails.
-    """
-    n, n_leads = feature.shape
-    tile = 1 << 15
-    buf = np.empty(tile + 2 * distance + 2)
-    cand = np.empty(tile // 2 + distance + 3, dtype=np.int64)
-    out = np.empty(max(16, n // max(distance, 1) + 16), dtype=np.int64)
-    heights = np.empty(out.shape[0])
-    k = 0
-    nonzero = False
-    for t0 in range(0, n, tile):
-        t1 = min(n, t0 + tile)
-        lo = max(0, t0 - distance - 1)
-        hi = min(n, t1 + distance + 1)
-        j = lo
-        while j < hi:  # block by block, so the gains stay put in the inner loops
-            g = (j + lead_in) // block
-            stop = min(hi, (g + 1) * block - lead_in)
-            for jj in range(j, stop):
-                buf[jj - lo] = 0.0
-            for lead in range(n_leads):
-                gain = gains[g, lead]
-                for jj in range(j, stop):
-                    buf[jj - lo] += gain * feature[jj, lead]
-            j = stop
-        has_nan = False
-        for j in range(t0 - lo, t1 - lo):
-            nonzero |= buf[j] != 0
-        for j in range(hi - lo):
-            has_nan |= np.isnan(buf[j])
-        # local maxima of the buffer, as buffer offsets
-        m = 0
-        for j in range(max(1, lo) - lo, min(hi, n - 1) - lo):
-            cand[m] = j  # kept when a local maximum: no branch to mispredict
-            m += (buf[j] > buf[j - 1]) & (buf[j] >= buf[j + 1])
-        for c in range(m):
-            i = cand[c] + lo
-            if i < t0 or i >= t1:
-                continue
-            f_i = buf[i - lo]
-            a = max(0, i - distance) - lo
-            b = min(n - 1, i + distance) - lo
-            if has_nan:
-                is_peak = True
-                for j in range(a, b + 1):
-                    if buf[j] > f_i or (buf[j] == f_i and j < i - lo):
-                        is_peak = False
-                        break
-            else:
-                is_peak = not (buf[a] >= f_i or buf[b] > f_i)
-                e = c - 1
-                while is_peak and e >= 0 and cand[e] > a:
-                    is_peak = buf[cand[e]] < f_i
-                    e -= 1
-                e = c + 1
-                while is_peak and e < m and cand[e] < b:
-                    is_peak = buf[cand[e]] <= f_i
-                    e += 1
-            if is_peak:
-                if k == out.shape[0]:
-                    grown = np.empty(2 * k, dtype=np.int64)
-                    grown[:k] = out
-                    out = grown
-                    grown_h = np.empty(2 * k)
-                    grown_h[:k] = heights
-                    heights = grown_h
-                out[k] = i
-                heights[k] = f_i
-                k += 1
-    return out[:k].copy(), heights[:k].copy(), nonzero
-
-
-@numba.njit(cache=True, nogil=True)
-def _peak_slopes(y: np.ndarray, gains: np.ndarray, block: int, lead_in: int,
-                 centres: np.ndarray, half: int) -> np.ndarray:
-    """``window_max(combined_slope, centres, half)`` for ``combined_slope`` the gain-weighted
-    sum of :func:`qrs_feature`'s slope of ``y`` (as :func:`combine_leads` makes it), bit for
-    bit, computed only in the windows."""
-    n, n_leads = y.shape
-    out = np.empty(centres.shape[0])
-    for k in range(centres.shape[0]):
-        c = centres[k]
-        m = -np.inf
-        j0 = max(0, c - half)
-        g = (j0 + lead_in) // block
-        g_end = (g + 1) * block - lead_in  # first sample of the next block
-        for j in range(j0, min(n, c + half + 1)):
-            if j == g_end:
-                g += 1
-                g_end += block
-            s = 0.0
-            for lead in range(n_leads):
-                s += gains[g, lead] * _slope_at(y, j, lead)
-            m = max(m, s)
-        out[k] = m
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,20 +212,6 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
                                             int(params.refine_after_s * fs), polarity)
     refined = np.unique(refined)
     return (refined, polarity) if return_polarity else refined
-
-
-@numba.njit(cache=True, nogil=True)
-def window_max(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
-    """Maximum of ``x`` over ``centre +- half`` samples, for each of ``centres``."""
-    n = x.shape[0]
-    out = np.empty(centres.shape[0])
-    for k in range(centres.shape[0]):
-        c = centres[k]
-        m = -np.inf
-        for j in range(max(0, c - half), min(n, c + half + 1)):
-            m = max(m, x[j])
-        out[k] = m
-    return out
 
 
 @numba.njit(cache=True, nogil=True)

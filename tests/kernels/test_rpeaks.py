@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from synthetic import synthetic_ecg
 
-from ecgtk.kernels import leads, refine, rpeaks
+from ecgtk.kernels import leads, qrs_feature, refine, rpeaks
+from ecgtk.kernels import peaks as peak_search
 from ecgtk.kernels.quality import unusable_mask, unusable_mask_reference
 from ecgtk.kernels.rpeaks import DetectorParams, detect_rpeaks
 
@@ -30,8 +31,8 @@ def score(found: np.ndarray, truth: np.ndarray, fs: float, tolerance_s: float = 
 @pytest.mark.parametrize("seed", range(3))
 def test_qrs_feature_matches_reference(seed):
     y = np.random.default_rng(seed).normal(size=(3000, 2))
-    got = rpeaks.qrs_feature(y, 360.0, 0.1)
-    expected = rpeaks.qrs_feature_reference(y, 360.0, 0.1)
+    got = qrs_feature.qrs_feature(y, 360.0, 0.1)
+    expected = qrs_feature.qrs_feature_reference(y, 360.0, 0.1)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
@@ -62,15 +63,15 @@ def test_combine_leads_matches_reference(lead_in):
 def test_local_peaks_matches_reference(distance):
     rng = np.random.default_rng(distance)
     f = np.round(rng.normal(size=4000), 1)  # rounding makes ties
-    np.testing.assert_array_equal(rpeaks.local_peaks(f, distance),
-                                  rpeaks.local_peaks_reference(f, distance))
+    np.testing.assert_array_equal(peak_search.local_peaks(f, distance),
+                                  peak_search.local_peaks_reference(f, distance))
 
 
 def test_local_peaks_on_real_feature(mitdb_excerpt):
     signal, fs, _ = mitdb_excerpt("208")
-    feature, _ = rpeaks.qrs_feature(np.nan_to_num(signal), fs, 0.1)
-    np.testing.assert_array_equal(rpeaks.local_peaks(feature[:, 0], 72),
-                                  rpeaks.local_peaks_reference(feature[:, 0], 72))
+    feature, _ = qrs_feature.qrs_feature(np.nan_to_num(signal), fs, 0.1)
+    np.testing.assert_array_equal(peak_search.local_peaks(feature[:, 0], 72),
+                                  peak_search.local_peaks_reference(feature[:, 0], 72))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -130,8 +131,8 @@ def test_fused_detector_kernels_match_their_parts_bit_for_bit(n_leads):
     filtered = bandpass_zeroed(sos, x, unusable)
     np.testing.assert_array_equal(filtered, sosfiltfilt(sos, clean))
     block, lead_in = 900, 7
-    feature, slope = rpeaks.qrs_feature(filtered, 360.0, 0.1)
-    fused = rpeaks._qrs_feature_and_block_stats(filtered, unusable, 18, block, lead_in,
+    feature, slope = qrs_feature.qrs_feature(filtered, 360.0, 0.1)
+    fused = qrs_feature._qrs_feature_and_block_stats(filtered, unusable, 18, block, lead_in,
                                                 leads.block_stats_step(block))
     np.testing.assert_array_equal(fused[0], feature)
     for a, b in zip(fused[1:], leads._block_stats(feature, unusable, block, lead_in, 9),
@@ -140,13 +141,13 @@ def test_fused_detector_kernels_match_their_parts_bit_for_bit(n_leads):
     weight, level = leads.weights_from_block_stats(*fused[1:], 5, 1.0, 0.5)
     gains = weight / (level + 1e-12)
     combined, combined_slope = leads.combine_leads(feature, slope, gains, block, lead_in)
-    peaks, heights, nonzero = rpeaks._combined_peaks(feature, gains, block, lead_in, 72)
-    np.testing.assert_array_equal(peaks, rpeaks.local_peaks(combined, 72))
+    peaks, heights, nonzero = peak_search._combined_peaks(feature, gains, block, lead_in, 72)
+    np.testing.assert_array_equal(peaks, peak_search.local_peaks(combined, 72))
     np.testing.assert_array_equal(heights, combined[peaks])
     assert nonzero == combined.any()
     np.testing.assert_array_equal(
-        rpeaks._peak_slopes(filtered, gains, block, lead_in, peaks, 21),
-        rpeaks.window_max(combined_slope, peaks, 21))
+        peak_search._peak_slopes(filtered, gains, block, lead_in, peaks, 21),
+        peak_search.window_max(combined_slope, peaks, 21))
     lead_of_beat = np.arange(len(peaks)) % n_leads
     for polarity in (None, -np.ones(n_leads)):
         got = refine.refine_peaks_zeroed(x, unusable, peaks, lead_of_beat, 18, 7, polarity)
@@ -163,18 +164,18 @@ def test_combined_peaks_match_local_peaks_with_ties_and_nan(distance):
     gains = np.round(rng.random((-(-(70000 + 3) // 90), 2)), 1)
     gains[5:9] = 0.0
     combined = leads.combine_leads(feature, feature, gains, 90, 3)[0]
-    peaks, heights, nonzero = rpeaks._combined_peaks(feature, gains, 90, 3, distance)
-    np.testing.assert_array_equal(peaks, rpeaks.local_peaks(combined, distance))
+    peaks, heights, nonzero = peak_search._combined_peaks(feature, gains, 90, 3, distance)
+    np.testing.assert_array_equal(peaks, peak_search.local_peaks(combined, distance))
     np.testing.assert_array_equal(heights, combined[peaks])
     assert nonzero
 
 
 def test_classify_peaks_compiled_matches_python():
     signal, truth = synthetic_ecg(360.0, 60, ventricular_every=4, seed=3)
-    feature, slope = rpeaks.qrs_feature(signal.astype(float), 360.0, 0.1)
+    feature, slope = qrs_feature.qrs_feature(signal.astype(float), 360.0, 0.1)
     f = feature.sum(axis=1)
-    peaks = rpeaks.local_peaks(f, 72)
-    slopes = rpeaks.window_max(slope.sum(axis=1), peaks, 21)
+    peaks = peak_search.local_peaks(f, 72)
+    slopes = peak_search.window_max(slope.sum(axis=1), peaks, 21)
     args = (peaks, f[peaks], slopes, 360.0, 0.2, 0.36, 0.5, 1.66, 0.25)
     np.testing.assert_array_equal(rpeaks.classify_peaks(*args),
                                   rpeaks.classify_peaks.py_func(*args))
