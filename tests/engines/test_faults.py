@@ -173,6 +173,7 @@ def test_a_lock_is_exclusive_and_dies_with_its_process(tmp_path):
         assert mine
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_output_folder_analyse_each_recording_once(tmp_path):
     ids = copy_archive(tmp_path / "archive", copies=2)
     out = tmp_path / "out"

@@ -182,6 +182,7 @@ def test_record_ids_are_relative_paths_and_names_are_safe(tmp_path):
     assert [s.record_id for s in find_recordings(listing)] == ["a/2026/11/119"]
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_resume_completes_each_recording_once(tmp_path):
     archive = tmp_path / "archive"
     archive.mkdir()

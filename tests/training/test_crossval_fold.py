@@ -14,6 +14,7 @@ from ecgtk.export.train import TrainSettings  # noqa: E402
 TINY = {"stem_filters": 8, "block_filters": (8, 8, 8), "block_kernel": 5, "lstm_units": 4}
 
 
+@pytest.mark.slow
 def test_a_fold_trains_calls_its_held_out_record_and_writes_its_result(tmp_path, data_dir,
                                                                       monkeypatch):
     monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))

@@ -90,6 +90,7 @@ def test_refit_trains_on_every_record_and_keeps_the_threshold(validated, tmp_pat
     assert np.mean((p >= 0.5) == (both.y == 1)) > 0.9  # it learned the easy classes
 
 
+@pytest.mark.slow
 def test_refit_is_seeded_and_reuses_finished_members(validated, tmp_path):
     both = WindowSet.concat([_context_windows(256, "a", 0), _context_windows(64, "b", 1)])
     first = refit_members("ventricular", both, [validated], [tmp_path / "m0"])
@@ -115,6 +116,7 @@ def test_fold_members_reads_seed_zero_then_the_further_seeds(tmp_path):
     assert [m["seed"] for m in fold_members(base, ens)] == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_refit_crossval_writes_a_run_the_benchmarks_read(tmp_path, data_dir, monkeypatch):
     """One fake fold: tiny validated models (model 1 on synthetic windows, model 2 on 101 and
     119), 208 held out. The refit trains on 101 + 119, calls 208 again, keeps the threshold;

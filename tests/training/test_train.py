@@ -58,6 +58,7 @@ def test_tiny_model_trains_one_epoch(tmp_path):
     assert model.input_shape == (None, 100, 2) and model.output_shape == (None, 2)
 
 
+@pytest.mark.slow
 def test_training_is_seeded(tmp_path):
     train, val = _windows(128, 100, "a", 0), _windows(32, 100, "b", 1)
     s = _settings(n_leads=1, context=False)
@@ -66,6 +67,7 @@ def test_training_is_seeded(tmp_path):
     assert a["phases"][0]["loss"] == pytest.approx(b["phases"][0]["loss"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_fine_tune_freezes_then_unfreezes_trunk(tmp_path, monkeypatch):
     from ecgtk.export.architecture import trunk_layers
 
@@ -123,6 +125,7 @@ def test_train_command_writes_keras(tmp_path, data_dir, monkeypatch):
         commands.train_command("beat", [data_dir], tmp_path / "out", None, 1, ["999"])
 
 
+@pytest.mark.slow
 def test_train_command_refit_trains_again_on_every_record(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("ECGTK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(tr, "DEFAULT_LEADS", {"beat": 1, "ventricular": 1})
@@ -138,6 +141,7 @@ def test_train_command_refit_trains_again_on_every_record(tmp_path, data_dir, mo
         commands.train_command("beat", [data_dir], tmp_path / "x", path, 1, ["208"], refit=True)
 
 
+@pytest.mark.slow
 def test_train_command_caps_v_beats_in_training_windows_only(tmp_path, data_dir, monkeypatch):
     """``ecgtk train ventricular`` trains (and refits) on the shipped recipe's training windows,
     at most TRAINING_WINDOWS' V beats per record, and its validation windows keep every beat;
