@@ -10,6 +10,7 @@ disk; the CLI is a thin layer over them. They are re-exported at the top of the 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,9 @@ import pyarrow as pa
 from ecgtk.detection.chunked import DEFAULT_CHUNK_S
 from ecgtk.detection.chunked import detect_beats as _detect_recording
 from ecgtk.engines.archive import ArchiveError, Source, source_fingerprint
+from ecgtk.engines.archive_run import model_settings, plan_archive_run
 from ecgtk.engines.local import RecordResult, models_for, record_row, recording_facts
-from ecgtk.inference.models import ModelSettings, worker_layout
-from ecgtk.inference.sessions import DEVICES, ModelError
+from ecgtk.inference.sessions import ModelError
 from ecgtk.recording import Recording, RecordingError, check_sampling_rate
 
 __all__ = ["Analysis", "ArchiveError", "ModelError", "RecordingError", "analyse",
@@ -174,17 +175,6 @@ class Analysis:
     record: pa.Table
 
 
-def _settings(models: str | Path | None, device: str, review_threshold: float | None,
-              lanes: int | None, batch_size: int | None) -> ModelSettings:
-    import os
-
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
-    return ModelSettings.using(Path(models) if models is not None else None, device=device,
-                               review_threshold=review_threshold,
-                               **worker_layout(device, os.cpu_count() or 1, lanes, batch_size))
-
-
 def analyse(source: str | Path | Recording | np.ndarray, fs: float | None = None, *,
             record_id: str | None = None, models: str | Path | None = None,
             device: str = "cpu", review_threshold: float | None = None,
@@ -242,7 +232,9 @@ def analyse(source: str | Path | Recording | np.ndarray, fs: float | None = None
         from dataclasses import replace
 
         recording = replace(recording, record_id=record_id)
-    beat_models = models_for(_settings(models, device, review_threshold, lanes, batch_size))
+    beat_models = models_for(model_settings(models, device=device, cores=os.cpu_count() or 1,
+                                            review_threshold=review_threshold, lanes=lanes,
+                                            batch_size=batch_size))
     result = analyse_recording(recording, beat_models)
     on_disk = Path(recording.path).is_file()
     row = record_row(Source(Path(recording.path), recording.record_id),
@@ -300,8 +292,6 @@ def run_archive(archive: str | Path | None = None, out: str | Path = "ecgtk-out"
     >>> sorted((r.record_id, r.status) for r in results)
     [('106', 'ok'), ('119', 'ok'), ('208', 'ok')]
     """
-    from ecgtk.engines.archive_run import plan_archive_run
-
     plan = plan_archive_run(archive, out, glob=glob, workers=workers, device=device,
                             gpu_mem_gb=gpu_mem_gb, gpu_workers=gpu_workers,
                             batch_size=batch_size, lanes=lanes,

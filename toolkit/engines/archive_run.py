@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ecgtk.engines.archive import Source, find_recordings, sample_archive
+from ecgtk.engines.archive import ArchiveError, Source, find_recordings, sample_archive
 from ecgtk.engines.local import RecordResult, models_for, run_archive
 from ecgtk.inference.models import ModelSettings, worker_layout
 from ecgtk.inference.sessions import DEVICES
@@ -50,6 +50,28 @@ class ArchiveRun:
                                gpu_workers=self.gpu_workers, settings=self.settings)
 
 
+def check_model_options(device: str, lanes: int | None = None,
+                        batch_size: int | None = None) -> None:
+    """``ValueError`` for an unknown ``device`` or a ``lanes``/``batch_size`` under 1."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    for name, value in (("batch_size", batch_size), ("lanes", lanes)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value}")
+
+
+def model_settings(models: Path | str | None = None, *, device: str = "cpu", cores: int = 1,
+                   gpu_mem_gb: float = 6.0, review_threshold: float | None = None,
+                   lanes: int | None = None, batch_size: int | None = None) -> ModelSettings:
+    """How one worker with ``cores`` CPU cores runs the models (``models``: a folder with
+    ``beat.onnx`` and ``ventricular.onnx``, default the shipped ones); ``ValueError`` as
+    :func:`check_model_options`."""
+    check_model_options(device, lanes, batch_size)
+    return ModelSettings.using(
+        Path(models) if models is not None else None, device=device, gpu_mem_gb=gpu_mem_gb,
+        review_threshold=review_threshold, **worker_layout(device, cores, lanes, batch_size))
+
+
 def plan_archive_run(archive: Path | str | None = None, out: Path | str = "ecgtk-out", *,
                      glob: str | None = None, workers: int | None = None, device: str = "cpu",
                      gpu_mem_gb: float = 6.0, gpu_workers: int | None = None,
@@ -61,17 +83,13 @@ def plan_archive_run(archive: Path | str | None = None, out: Path | str = "ecgtk
     an invalid option, :class:`~ecgtk.engines.archive.ArchiveError` for an archive with no
     recordings, :class:`~ecgtk.inference.sessions.ModelError` when the models do not load,
     and :class:`~ecgtk.engines.ray_engine.RayUnavailable` when Ray is asked for but missing."""
-    from ecgtk.engines.archive import ArchiveError
-
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    check_model_options(device, lanes, batch_size)
     if engine not in ENGINES:
         raise ValueError(f"engine (--engine) must be local or ray, not {engine!r}")
     if address is not None and engine != "ray":
         raise ValueError("address (--address) is for the ray engine (--engine ray)")
-    for name, value in (("workers", workers), ("batch_size", batch_size), ("lanes", lanes)):
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1, not {value}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     if engine == "ray":
         from ecgtk.engines.ray_engine import import_ray
 
@@ -83,10 +101,9 @@ def plan_archive_run(archive: Path | str | None = None, out: Path | str = "ecgtk
         raise ArchiveError(f"{archive}: no recordings (.hea, .edf, .ecg, .npy) found")
     cores = os.cpu_count() or 1
     local_workers = min(workers or cores, len(sources))
-    settings = ModelSettings.using(
-        Path(models) if models is not None else None, device=device, gpu_mem_gb=gpu_mem_gb,
-        review_threshold=review_threshold,
-        **worker_layout(device, cores // local_workers, lanes, batch_size))
+    settings = model_settings(models, device=device, cores=cores // local_workers,
+                              gpu_mem_gb=gpu_mem_gb, review_threshold=review_threshold,
+                              lanes=lanes, batch_size=batch_size)
     # load the models once here: fail early, and say where they run (the Ray driver only
     # reads them)
     providers = models_for(settings if engine == "local"
