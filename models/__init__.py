@@ -1,4 +1,8 @@
-"""Shipped ONNX models and their model cards; where they are and how they are identified."""
+"""Shipped models and their model cards; where they are and how they are identified.
+
+Models 1 and 2 are ONNX graphs; the supraventricular classifier is a small JSON file
+(``supraventricular.json``: logistic regression coefficients, read by
+:mod:`ecgtk.labelling.supraventricular`)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: The shipped models that are not ONNX graphs.
+OTHER_MODELS = ("supraventricular.json",)
+
+
 def shipped_models() -> list[Path]:
-    """The ONNX models shipped in the package's ``models`` folder, sorted by name."""
+    """The models shipped in the package's ``models`` folder (the ONNX graphs and
+    :data:`OTHER_MODELS`), sorted by name."""
     folder = Path(str(files("ecgtk.models")))
-    return sorted(folder.glob("*.onnx"))
+    others = [folder / name for name in OTHER_MODELS if (folder / name).is_file()]
+    return sorted([*folder.glob("*.onnx"), *others])

@@ -2,9 +2,10 @@
 
 read in chunks -> detect candidates -> model 1 (beat or artefact) -> model 2 (normal or
 ventricular) on the beats -> morphological validation, calibration and uncertainty, templates
-(:mod:`ecgtk.labelling.classify`) -> Holter summary (:mod:`ecgtk.summary.rhythm`) -> tables. Memory
-stays
-bounded: per chunk only the candidates' calls and coarse morphology are kept.
+(:mod:`ecgtk.labelling.classify`) -> AF episodes (:mod:`ecgtk.summary.af`) -> supraventricular
+beats among the N beats outside AF (:mod:`ecgtk.labelling.supraventricular`) -> Holter summary
+(:mod:`ecgtk.summary.rhythm`) -> tables. Memory stays bounded: per chunk only the candidates'
+calls and coarse morphology are kept.
 
 Both engines use the same three steps, so each lives in one place: :func:`iter_model_inputs`
 (read and detect, chunk by chunk), :meth:`BeatModels.call_chunk` on each input, and
@@ -24,12 +25,14 @@ import pyarrow as pa
 
 from ecgtk.concurrency import map_in_order
 from ecgtk.detection.chunked import DEFAULT_CHUNK_S, iter_detections
-from ecgtk.inference.models import BeatModels, ChunkCalls
+from ecgtk.inference.models import COARSEN_STEP, BeatModels, ChunkCalls
 from ecgtk.inference.sessions import ModelInfo
 from ecgtk.kernels.quality import unusable_mask
 from ecgtk.labelling.classify import classify_calls, cluster_mean_uncertainty
 from ecgtk.labelling.rules import ValidationRules
+from ecgtk.labelling.supraventricular import MorphologyLayout, label_supraventricular
 from ecgtk.recording import Recording, RecordingError
+from ecgtk.summary.af import af_episodes
 from ecgtk.summary.rhythm import events_table, summarise_rhythm
 from ecgtk.tables import beats_table, clusters_table
 from ecgtk.timing import NO_CLOCK, StageClock
@@ -52,6 +55,7 @@ class Analysis:
     n_ventricular: int
     n_artefact: int
     n_review: int = 0  # beats marked for review (uncertainty >= the review threshold)
+    n_supraventricular: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,8 @@ def finish_analysis(record_id: str, fs: float, duration_s: float, samples: np.nd
                     rules: ValidationRules = DEFAULT_RULES,
                     clock: StageClock = NO_CLOCK,
                     review_threshold: float | None = None) -> Analysis:
-    """Everything after the models: labels, uncertainty, templates, Holter summary, tables.
+    """Everything after the models: labels, uncertainty, templates, AF episodes,
+    supraventricular beats, Holter summary, tables.
 
     ``samples`` are every candidate of the recording (ascending, at its rate ``fs`` Hz) and
     ``calls`` the models' calls on them; ``duration_s`` is the recording's length in seconds.
@@ -167,20 +172,28 @@ def finish_analysis(record_id: str, fs: float, duration_s: float, samples: np.nd
         review_threshold = ventricular.review_threshold
     out = classify_calls(samples, calls, ventricular.threshold, rules, ventricular.calibration,
                          review_threshold, clock)
-    templates, labels = out.templates, out.labels
+    templates = out.templates
+    with clock.stage("validation"):  # AF episodes and S beats
+        af = af_episodes(samples, out.labels, fs)
+        layout = MorphologyLayout.of_model(ventricular.before, ventricular.after,
+                                           ventricular.rate_hz, ventricular.input_leads,
+                                           COARSEN_STEP)
+        labels, p_sv = label_supraventricular(samples, out.labels, calls.morphology, layout, af)
     beats = beats_table(record_id, samples, fs, labels=labels, p_beat=calls.p_beat,
                         p_ventricular=out.p_ventricular, uncertainty=out.uncertainty,
                         cluster=np.ma.masked_less(out.cluster, 0),
-                        review=np.where(labels == "artefact", None, out.review))
+                        review=np.where(labels == "artefact", None, out.review),
+                        p_supraventricular=p_sv)
     clusters = clusters_table(record_id, templates.n_beats, templates.labels,
                               templates.templates, templates.merged_from,
                               cluster_mean_uncertainty(out))
-    rhythm = summarise_rhythm(samples, labels, fs, duration_s)
+    rhythm = summarise_rhythm(samples, labels, fs, duration_s, af=af)
     return Analysis(beats, clusters, events_table(record_id, rhythm.events),
                     rhythm.columns, n_beats=int((labels != "artefact").sum()),
                     n_ventricular=int((labels == "V").sum()),
                     n_artefact=int((labels == "artefact").sum()),
-                    n_review=int(out.review.sum()))
+                    n_review=int(out.review.sum()),
+                    n_supraventricular=int((labels == "S").sum()))
 
 
 def no_beats_error(recording: Recording) -> RecordingError:

@@ -39,6 +39,10 @@ RHYTHM_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("rmssd_ms", pa.float64()),
     ("n_af_episodes", pa.int64()),
     ("af_burden", pa.float64()),
+    ("n_supraventricular", pa.int64()),
+    ("n_sv_couplets", pa.int64()),
+    ("n_sv_runs", pa.int64()),
+    ("longest_sv_run_beats", pa.int64()),
 ]
 
 EVENTS_SCHEMA = pa.schema([
@@ -74,9 +78,11 @@ BEATS_SCHEMA = pa.schema([
     ("rr_next_s", pa.float32()),
     # uncertainty >= the run's review threshold (ecgtk.labelling.uncertainty)
     ("review", pa.bool_()),
+    # calibrated P(supraventricular) of the N and S beats (ecgtk.labelling.supraventricular)
+    ("p_supraventricular", pa.float32()),
 ])
 
-BEAT_LABELS = ("N", "V", "artefact")
+BEAT_LABELS = ("N", "S", "V", "artefact")
 
 CLUSTERS_SCHEMA = pa.schema([
     ("record_id", pa.string()),
@@ -149,7 +155,8 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
                 p_beat: np.ndarray | None = None, p_ventricular: np.ndarray | None = None,
                 uncertainty: np.ndarray | None = None,
                 cluster: np.ndarray | None = None,
-                review: np.ndarray | None = None) -> pa.Table:
+                review: np.ndarray | None = None,
+                p_supraventricular: np.ndarray | None = None) -> pa.Table:
     """One row per beat in the beats schema. ``samples`` at the recording's rate ``fs`` Hz.
 
     ``labels`` defaults to ``"N"`` for every beat (the detector's view); columns not given are
@@ -183,6 +190,7 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
         pa.array(rr_prev, type=pa.float32(), from_pandas=True),
         pa.array(rr_next, type=pa.float32(), from_pandas=True),
         _optional(review, n, pa.bool_()),
+        _optional(p_supraventricular, n, pa.float32()),
     ], schema=BEATS_SCHEMA)
 
 

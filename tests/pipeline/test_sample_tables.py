@@ -2,7 +2,8 @@
 
 ``tests/data/sample_tables/*.parquet`` are ``ecgtk run``'s tables of the sample archive made
 with ecgtk 0.2.5 before its modules moved (the columns that change from run to run left out:
-``path``, ``seconds``, ``source_mtime_ns``). Moving code must not move a value. Probabilities
+``path``, ``seconds``, ``source_mtime_ns``), rewritten by ``python tools/sample_tables.py``
+when issue 36 added the S label and its columns. Moving code must not move a value. Probabilities
 are compared to 1e-6 (another CPU's ONNX Runtime kernels may round the last bit differently);
 everything else exactly.
 """

@@ -17,11 +17,15 @@ DESIGN_BEATS = {
 }
 #: Added by the uncertainty issue (documented in the README's table section).
 ADDED_BEATS = {"review": pa.bool_()}
+#: Added by issue 36 (supraventricular beats), at the end (docs/design.md, "Parquet contract").
+SUPRAVENTRICULAR_BEATS = {"p_supraventricular": pa.float32()}
 
 
 def test_beats_schema_is_the_design_contract():
-    assert {f.name: f.type for f in BEATS_SCHEMA} == {**DESIGN_BEATS, **ADDED_BEATS}
-    assert BEATS_SCHEMA.names == list(DESIGN_BEATS) + list(ADDED_BEATS)  # contract first
+    assert {f.name: f.type for f in BEATS_SCHEMA} == {**DESIGN_BEATS, **ADDED_BEATS,
+                                                      **SUPRAVENTRICULAR_BEATS}
+    assert BEATS_SCHEMA.names == (list(DESIGN_BEATS) + list(ADDED_BEATS)
+                                  + list(SUPRAVENTRICULAR_BEATS))  # contract first
 
 
 def test_beats_table_values():
@@ -48,7 +52,7 @@ def test_beats_table_rejects_bad_input():
     with pytest.raises(ValueError, match="increasing"):
         beats_table("r", np.array([5, 3]), 360.0)
     with pytest.raises(ValueError, match="unknown beat labels"):
-        beats_table("r", np.array([1]), 360.0, labels=np.array(["S"]))
+        beats_table("r", np.array([1]), 360.0, labels=np.array(["X"]))
     with pytest.raises(ValueError, match="expected 2"):
         beats_table("r", np.array([1, 2]), 360.0, p_beat=np.ones(3))
 

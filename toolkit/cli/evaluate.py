@@ -31,8 +31,9 @@ def evaluate_command(
 ) -> None:
     """Score detections (and V labels, when present) against reference annotations.
 
-    Beats: Se, +P and F1 per record and gross. Ventricular ectopic beats (V, E): Se, +P and F1
-    as in ANSI/AAMI EC57. Atrial fibrillation, for an 'ecgtk run' folder: duration Se and +P
+    Beats: Se, +P and F1 per record and gross. Ventricular ectopic beats (V, E) and
+    supraventricular ectopic beats (A, a, J, S; the label S): Se, +P and F1 as in ANSI/AAMI
+    EC57. Atrial fibrillation, for an 'ecgtk run' folder: duration Se and +P
     of its AF events against the (AFIB rhythm annotations.
 
     Example: ecgtk eval ecgtk-out --reference /data/mitdb --json s.json
@@ -40,7 +41,7 @@ def evaluate_command(
     import warnings
 
     from ecgtk.scoring import EvaluationError, evaluate, render_table
-    from ecgtk.scoring.report import render_af_table
+    from ecgtk.scoring.report import render_af_table, render_sveb_table
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -55,6 +56,9 @@ def evaluate_command(
     if not table_console.is_terminal:  # piped: rich would assume 80 columns
         table_console = Console(width=max(table_console.width, 110))
     table_console.print(render_table(result))
+    sveb_table = render_sveb_table(result)
+    if sveb_table is not None:
+        table_console.print(sveb_table)
     af_table = render_af_table(result)
     if af_table is not None:
         table_console.print(af_table)

@@ -45,6 +45,7 @@ from ecgtk.engines.outputs import (  # noqa: F401  (output_paths, TABLES: re-exp
 from ecgtk.engines.pool import run_tasks
 from ecgtk.inference.models import BeatModels, ModelSettings
 from ecgtk.inference.sessions import ModelInfo
+from ecgtk.labelling.supraventricular import shipped_supraventricular_sha256
 from ecgtk.recording import Recording, RecordingError
 from ecgtk.tables import (
     BEATS_SCHEMA,
@@ -134,6 +135,7 @@ def file_metadata(record_id: str, models_info: Mapping[str, ModelInfo]) -> dict[
     for name, info in models_info.items():
         metadata[f"{name}_model"] = info.model_id
         metadata[f"{name}_model_sha256"] = info.sha256
+    metadata["supraventricular_model_sha256"] = shipped_supraventricular_sha256()
     return metadata
 
 

@@ -9,4 +9,7 @@
 4. :mod:`~ecgtk.labelling.uncertainty`: calibration and Monte-Carlo dropout spread.
 5. :mod:`~ecgtk.labelling.classify`: the whole decision, chaining the above
    (:func:`classify_calls`).
+6. :mod:`~ecgtk.labelling.supraventricular`: after the AF episodes are found, the N beats
+   outside them that a small logistic model calls supraventricular become ``S``
+   (called from :func:`ecgtk.pipeline.finish_analysis`).
 """

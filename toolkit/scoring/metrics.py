@@ -1,4 +1,5 @@
-"""EC57 beat-by-beat scores: QRS detection and ventricular ectopic beats, per record and gross.
+"""EC57 beat-by-beat scores: QRS detection, ventricular (VEB) and supraventricular (SVEB)
+ectopic beats, per record and gross.
 
 Ratios (Se, +P, F1, FPR) are percentages (0-100), unrounded, ``None`` where the denominator is
 zero. Counts are plain ints. Every result is JSON-serialisable.
@@ -13,12 +14,17 @@ import numpy as np
 from ecgtk.scoring.matching import DEFAULT_TOLERANCE_S, match_beats, tolerance_samples
 from ecgtk.scoring.reference import CLASS_ORDER, Reference, in_intervals
 
-__all__ = ["ARTEFACT_LABEL", "UNMATCHED", "VENTRICULAR_LABEL", "score_many", "score_record"]
+__all__ = ["ARTEFACT_LABEL", "SUPRAVENTRICULAR_LABEL", "UNMATCHED", "VENTRICULAR_LABEL",
+           "score_many", "score_record"]
 
 #: Label that ecgtk gives rejected candidates; such rows count as "not detected".
 ARTEFACT_LABEL = "artefact"
 #: Label of ventricular beats in the beats table.
 VENTRICULAR_LABEL = "V"
+#: Label of supraventricular beats in the beats table.
+SUPRAVENTRICULAR_LABEL = "S"
+#: The EC57 counts behind the SVEB scores (test label ``S`` against each reference class).
+SVEB_COUNTS = ("Ss", "SFN", "Ns", "Vs", "Os", "Fs", "Qs", "STN")
 #: Pseudo-label for "no match" (bxb's ``O``): unmatched reference beats / extra detections.
 UNMATCHED = "O"
 
@@ -61,6 +67,19 @@ def _veb_scores(c: Mapping[str, int]) -> dict:
     return out
 
 
+def _sveb_scores(c: Mapping[str, int]) -> dict:
+    """SVEB scores from the EC57 counts of :data:`SVEB_COUNTS`: TP ``Ss``; FN ``SFN``
+    (reference S labelled otherwise or missed); FP ``Ns + Vs + Os`` (as VEB, test S on
+    reference F or Q is reported but not counted)."""
+    tp, fn = int(c["Ss"]), int(c["SFN"])
+    fp = int(c["Ns"]) + int(c["Vs"]) + int(c["Os"])
+    out = _detection_scores(tp, fn, fp)
+    out["TN"] = int(c["STN"])
+    out["FPR"] = _pct(fp, int(c["STN"]) + fp)
+    out.update({k: int(c[k]) for k in SVEB_COUNTS})
+    return out
+
+
 def _label_array(labels: Iterable | None, n: int) -> np.ndarray | None:
     if labels is None:
         return None
@@ -96,6 +115,9 @@ def score_record(
       matched to reference N or S (``Nv``, ``Sv``) or matching no reference beat (``Ov``);
       test ``V`` on reference F or Q beats (``Fv``, ``Qv``) is reported but not counted.
       ``TN``/``FPR`` as bxb defines them; ``Se``, ``+P``, ``F1``.
+    - ``sveb`` (``None`` without labels): the same for supraventricular beats and the test
+      label ``S``: ``TP`` = ``Ss``, ``FN`` = ``SFN`` (reference S labelled otherwise or not
+      detected), ``FP`` = ``Ns + Vs + Os``; ``Fs``, ``Qs`` reported, not counted.
     - ``per_class``: for each AAMI class, reference beats, detected, missed.
     - ``confusion`` (``None`` without labels): ``{ref_class: {test_label: n}}`` with rows
       ``N S V F Q`` and ``O`` (extra detections), columns the test labels and ``O`` (missed).
@@ -155,6 +177,7 @@ def score_record(
         "beats": _detection_scores(tp, len(ref) - tp, len(test) - tp),
         "per_class": per_class,
         "veb": None,
+        "sveb": None,
         "confusion": None,
     }
     if labels is None:
@@ -188,6 +211,18 @@ def score_record(
         "VTN": count(["N", "S", "F", "Q", UNMATCHED], non_v_labels),
     }
     result["veb"] = _veb_scores(ec57)
+    s = SUPRAVENTRICULAR_LABEL
+    non_s_labels = [c for c in columns if c not in (s, UNMATCHED)]
+    result["sveb"] = _sveb_scores({
+        "Ss": confusion["S"].get(s, 0),
+        "SFN": count(["S"], [c for c in columns if c != s]),
+        "Ns": confusion["N"].get(s, 0),
+        "Vs": confusion["V"].get(s, 0),
+        "Os": confusion[UNMATCHED].get(s, 0),
+        "Fs": confusion["F"].get(s, 0),
+        "Qs": confusion["Q"].get(s, 0),
+        "STN": count(["N", "V", "F", "Q", UNMATCHED], non_s_labels),
+    })
     result["confusion"] = confusion
     return result
 
@@ -239,6 +274,9 @@ def score_many(records: Mapping[str, dict] | Iterable[dict]) -> dict:
             for k in ("Vv", "VFN", "Nv", "Sv", "Ov", "Fv", "Qv", "VTN")
         }
         gross["veb"] = _veb_scores(ec57)
+        with_sveb = [r for r in labelled if r.get("sveb") is not None]
+        gross["sveb"] = _sveb_scores({k: sum(int(r["sveb"][k]) for r in with_sveb)
+                                      for k in SVEB_COUNTS}) if with_sveb else None
         confusion: dict[str, dict[str, int]] = {}
         for r in labelled:
             for row, cols in (r.get("confusion") or {}).items():
@@ -251,10 +289,11 @@ def score_many(records: Mapping[str, dict] | Iterable[dict]) -> dict:
         }
     else:
         gross["veb"] = None
+        gross["sveb"] = None
         gross["confusion"] = None
     return {"records": items, "gross": gross}
 
 
 def _column_key(label: str) -> tuple[int, str]:
-    fixed = {"N": 0, VENTRICULAR_LABEL: 1, UNMATCHED: 3}
+    fixed = {"N": 0, SUPRAVENTRICULAR_LABEL: 1, VENTRICULAR_LABEL: 1, UNMATCHED: 3}
     return (fixed.get(label, 2), label)

@@ -18,7 +18,7 @@ from ecgtk.scoring.metrics import score_many, score_record
 from ecgtk.scoring.output import load_output
 from ecgtk.scoring.reference import load_reference, reference_path
 
-__all__ = ["evaluate", "render_af_table", "render_table"]
+__all__ = ["evaluate", "render_af_table", "render_sveb_table", "render_table"]
 
 
 def evaluate(
@@ -139,6 +139,33 @@ def render_table(result: Mapping) -> Table:
     if skipped:
         notes.append(f"{len(skipped)} record(s) skipped (no usable reference)")
     table.caption = "; ".join(notes)
+    return table
+
+
+def render_sveb_table(result: Mapping) -> Table | None:
+    """A rich table of the supraventricular (SVEB, EC57) scores of :func:`evaluate`, or
+    ``None`` when no record carries labels: per record and gross, reference S beats, TP, FN,
+    FP, Se, +P, F1 (percent, two decimals)."""
+    records = [r for r in result.get("records", []) if r.get("sveb") is not None]
+    gross = (result.get("gross") or {}).get("sveb")
+    if not records:
+        return None
+    table = Table(title="Supraventricular ectopic beats (SVEB: A a J S)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("Record", overflow="fold")
+    for name in ("S ref", "TP", "FN", "FP", *_RATIOS):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def row(name: str, s: Mapping, style: str | None = None) -> None:
+        table.add_row(name, str(s["TP"] + s["FN"]), str(s["TP"]), str(s["FN"]), str(s["FP"]),
+                      *(_fmt_pct(s[key]) for key in _RATIOS), style=style)
+
+    for r in records:
+        row(str(r.get("record_id", "?")), r["sveb"])
+    if gross is not None:
+        table.add_section()
+        row(f"gross ({len(records)})", gross, style="bold")
+    table.caption = "Se, +P, F1 in %"
     return table
 
 

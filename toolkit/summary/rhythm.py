@@ -1,7 +1,7 @@
 """The per-recording Holter rhythm summary: heart rate, ventricular ectopy, pauses, HRV, AF.
 
 Pure functions over one recording's labelled beats (``samples`` at the recording's rate ``fs``,
-``labels`` ``N`` / ``V`` / ``artefact``): :func:`summarise_rhythm` gives a
+``labels`` ``N`` / ``S`` / ``V`` / ``artefact``): :func:`summarise_rhythm` gives a
 :class:`RhythmSummary` whose ``columns`` extend the ``records/`` row and whose ``events`` are
 the rows of the ``events/`` dataset (:func:`events_table`). Everything is vectorised numpy
 (no loop runs per beat) but the atrial fibrillation windows of :mod:`ecgtk.summary.af`.
@@ -9,7 +9,9 @@ the rows of the ``events/`` dataset (:func:`events_table`). Everything is vector
 Definitions
 -----------
 
-- A *beat* is a candidate labelled ``N`` or ``V``; ``artefact`` candidates are never beats.
+- A *beat* is a candidate labelled ``N``, ``S`` or ``V``; ``artefact`` candidates are never
+  beats. Supraventricular (``S``) beats count as non-ventricular beats everywhere but in the
+  HRV (which takes N-N intervals only) and the columns of :mod:`ecgtk.summary.supraventricular`.
 - An *RR interval* joins two consecutive beats. It is *clean* when no artefact candidate lies
   between them. An interval that holds artefact candidates is noise: beats may be hidden in
   it, so it is never a pause, never an HRV interval and never part of a heart rate.
@@ -56,8 +58,8 @@ Contract: ``records/`` columns (appended to the row, in this order; see ``RHYTHM
   all, the whole recording), divided by ``duration_s``; 0 without artefacts, NaN when
   ``duration_s`` is 0.
 - ``sdnn_ms`` float64 — standard deviation (n - 1 denominator) of the NN intervals, ms;
-  NaN with fewer than 2. NN intervals are clean RR intervals between two N beats, from 0.3 to
-  2.0 s long.
+  NaN with fewer than 2. NN intervals are clean RR intervals between two N beats (neither S
+  nor V), from 0.3 to 2.0 s long.
 - ``rmssd_ms`` float64 — root mean square of the differences between successive NN intervals
   (two NN intervals that share a beat), ms; NaN without such a pair.
 - ``n_af_episodes`` int64 — atrial fibrillation episodes (:mod:`ecgtk.summary.af`: at least
@@ -67,6 +69,8 @@ Contract: ``records/`` columns (appended to the row, in this order; see ``RHYTHM
   intervals inside AF episodes, summed, divided by the *analysable* time, ``duration_s``
   less the noisy time of ``artefact_share`` (``duration_s * (1 - artefact_share)``); 0
   without AF, NaN when no time is analysable (``duration_s`` 0, or all of it noise).
+- ``n_supraventricular``, ``n_sv_couplets``, ``n_sv_runs``, ``longest_sv_run_beats`` int64
+  — S beats, couplets and runs (:mod:`ecgtk.summary.supraventricular`).
 
 Counts are 0 and rates, times and HRV are NaN where there is nothing to measure (no beats).
 
@@ -75,15 +79,16 @@ Contract: ``events/`` — one row per rhythm event, one file per recording (``EV
 
 ``record_id`` string (as in ``beats/``), ``kind`` string (``v_run``: 3 or more adjacent V
 beats under 100 beats/min; ``vt``: the same at 100 beats/min or more, never also a
-``v_run``; ``bigeminy``; ``trigeminy``; ``pause``; ``af``: an atrial fibrillation episode),
-``start_sample``, ``end_sample`` int64 (the event's first and last beat, at the recording's
-own rate; for a pause the two beats that bound it; for AF the first and last beat of its
-irregular N-N intervals), ``start_s``, ``end_s`` float64 (the same, s from the start of the
-recording), ``n_beats`` int32 (beats in the event: the run's V beats; 2 x or 3 x the cycles
-of a bigeminy or trigeminy, from the first cycle's first N to the last cycle's V; 2 for a
-pause; every N and V beat from the first to the last for AF), ``rate_bpm`` float32 (``60 *
-(n_beats - 1) / (end_s - start_s)``, beats/min, for runs and episodes, for AF the mean
-ventricular rate; null for a pause). Rows are ordered by ``start_sample``. Couplets are counted
+``v_run``; ``bigeminy``; ``trigeminy``; ``pause``; ``af``: an atrial fibrillation episode;
+``sv_run``: 3 or more adjacent S beats, at any rate), ``start_sample``, ``end_sample``
+int64 (the event's first and last beat, at the recording's own rate; for a pause the two
+beats that bound it; for AF the first and last beat of its irregular N-N intervals),
+``start_s``, ``end_s`` float64 (the same, s from the start of the recording), ``n_beats``
+int32 (beats in the event: the run's V or S beats; 2 x or 3 x the cycles of a bigeminy or
+trigeminy, from the first cycle's first N to the last cycle's V; 2 for a pause; every N, S
+and V beat from the first to the last for AF), ``rate_bpm`` float32 (``60 * (n_beats - 1)
+/ (end_s - start_s)``, beats/min, for runs and episodes, for AF the mean ventricular rate;
+null for a pause). Rows are ordered by ``start_sample``. Couplets are counted
 only, never events.
 """
 
@@ -97,6 +102,7 @@ import pyarrow as pa
 
 from ecgtk.kernels.heart_rate import heart_rates, hrv_ms
 from ecgtk.summary.af import af_episodes
+from ecgtk.summary.supraventricular import adjacent_runs, supraventricular_columns
 from ecgtk.tables import EVENTS_SCHEMA, RHYTHM_COLUMNS
 
 __all__ = [
@@ -122,7 +128,7 @@ MIN_MINUTE_COVERAGE_S = 30.0
 #: and it holds at least this many beats.
 MIN_MINUTE_BEATS = 10
 
-EVENT_KINDS = ("v_run", "vt", "bigeminy", "trigeminy", "pause", "af")
+EVENT_KINDS = ("v_run", "vt", "bigeminy", "trigeminy", "pause", "af", "sv_run")
 
 _NAN = float("nan")
 
@@ -164,10 +170,10 @@ def _check_inputs(samples, labels, fs, duration_s):
     labels = np.asarray(labels, dtype=object)
     if labels.shape != samples.shape:
         raise ValueError(f"expected {samples.size} labels, got shape {labels.shape}")
-    unknown = set(labels.tolist()) - {"N", "V", "artefact"}
+    unknown = set(labels.tolist()) - {"N", "S", "V", "artefact"}
     if unknown:
         raise ValueError(f"unknown beat labels {sorted(map(str, unknown))}; "
-                         "allowed: N, V, artefact")
+                         "allowed: N, S, V, artefact")
     fs = float(fs)
     if not (math.isfinite(fs) and fs > 0):
         raise ValueError(f"fs must be a positive number of Hz, got {fs!r}")
@@ -180,16 +186,7 @@ def _check_inputs(samples, labels, fs, duration_s):
 # ----------------------------------------------------------------------------- pieces
 
 
-def _v_runs(is_v: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) beat index of each maximal run of adjacent V beats."""
-    n = is_v.size
-    if n == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    joined = np.zeros(n, dtype=bool)  # joined[j]: beat j is V, adjacent to a V beat j - 1
-    joined[1:] = is_v[1:] & is_v[:-1] & ~noisy
-    starts = np.flatnonzero(is_v & ~joined)
-    ends = np.flatnonzero(is_v & ~np.append(joined[1:], False))
-    return starts, ends
+_v_runs = adjacent_runs  # (first, last) beat index of each maximal run of adjacent V beats
 
 
 def _episodes(is_v: np.ndarray, noisy: np.ndarray, pattern: tuple[bool, ...],
@@ -231,12 +228,15 @@ def _rate(first_sample: int, last_sample: int, n_beats: int, fs: float) -> float
 
 
 def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
-                     duration_s: float) -> RhythmSummary:
+                     duration_s: float, af: list[tuple[int, int]] | None = None
+                     ) -> RhythmSummary:
     """The Holter rhythm summary of one recording (see the module docstring for every column).
 
     ``samples``: int sample indices of the beats and rejected candidates at the recording's
-    rate ``fs`` Hz, strictly ascending; ``labels``: ``"N"``, ``"V"`` or ``"artefact"`` for
-    each; ``duration_s``: the recording's length. ValueError on bad input.
+    rate ``fs`` Hz, strictly ascending; ``labels``: ``"N"``, ``"S"``, ``"V"`` or
+    ``"artefact"`` for each; ``duration_s``: the recording's length; ``af``: the AF episodes
+    (:func:`ecgtk.summary.af.af_episodes`) when already known, else found here with S beats
+    taken as N. ValueError on bad input.
 
     Pauses are clean RR intervals longer than 2.0 s. An interval between two beats that holds
     artefact candidates is *not* a pause, however long: the signal was noisy there and beats
@@ -248,6 +248,7 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
     beat_pos = np.flatnonzero(~is_art)
     beats = samples[beat_pos]
     is_v = (labels[beat_pos] == "V").astype(bool)
+    is_s = (labels[beat_pos] == "S").astype(bool)
     n_beats = beats.size
 
     # Artefact candidates before each beat; a gap is noisy when that number goes up.
@@ -300,7 +301,8 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
     artefact_share = min(noisy_s / duration_s, 1.0) if duration_s > 0 else _NAN
 
     # Atrial fibrillation: its clean time over the time that is not noise.
-    af = af_episodes(samples, labels, fs)
+    if af is None:
+        af = af_episodes(samples, np.where(labels == "S", "N", labels), fs)
     af_s = 0.0
     for first_sample, last_sample in af:
         first, last = np.searchsorted(beats, [first_sample, last_sample])
@@ -313,7 +315,14 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
     # Heart rates and HRV.
     hr_mean, hr_min, hr_max, hourly = heart_rates(beats / fs, clean, duration_s,
                                                   MIN_MINUTE_COVERAGE_S, MIN_MINUTE_BEATS)
-    nn = clean & ~is_v[:-1] & ~is_v[1:] & (rr >= NN_RANGE_S[0]) & (rr <= NN_RANGE_S[1])
+    ectopic = is_v | is_s
+    nn = (clean & ~ectopic[:-1] & ~ectopic[1:] & (rr >= NN_RANGE_S[0])
+          & (rr <= NN_RANGE_S[1]))
+
+    # Supraventricular ectopy.
+    sv_columns, sv_runs = supraventricular_columns(is_s, noisy)
+    for first, last, n in sv_runs:
+        add("sv_run", first, last, n, _rate(beats[first], beats[last], n, fs))
     sdnn, rmssd = hrv_ms(rr, nn)
 
     columns = {
@@ -336,6 +345,7 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
         "rmssd_ms": rmssd,
         "n_af_episodes": len(af),
         "af_burden": float(af_burden),
+        **sv_columns,
     }
     order = {kind: i for i, kind in enumerate(EVENT_KINDS)}
     events.sort(key=lambda ev: (ev.start_sample, order[ev.kind]))

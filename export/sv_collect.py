@@ -1,0 +1,82 @@
+"""The pipeline's view of each annotated record, cached for the supraventricular classifier.
+
+Training and scoring the third classifier (:mod:`ecgtk.labelling.supraventricular`) needs,
+per record, what ``ecgtk run`` knows when it labels S: every candidate (samples at the record's
+own rate), its label from models 1 and 2 and the rules (``N``, ``V``, ``artefact``), and its
+coarse morphology (:attr:`ecgtk.inference.models.ChunkCalls.morphology`). Running the models
+is the slow part, so :func:`collect` runs the shipped models once per record and stores these
+arrays in ``CACHE/<record>.npz``; everything after (features, fits, scores) reads the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgtk.export.records import find_record
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """One record as ``ecgtk run`` sees it before the S labels (arrays per candidate)."""
+
+    name: str
+    fs: float  # the record's own rate, Hz
+    duration_s: float
+    samples: np.ndarray  # int64, at ``fs``
+    labels: np.ndarray  # object: N, V or artefact
+    morphology: np.ndarray  # float32 (n, features)
+    reference: Path  # the record's path without extension (its .atr is the reference)
+
+
+def _run_pipeline(base: Path) -> dict[str, np.ndarray]:
+    from ecgtk.inference.models import BeatModels, ModelSettings
+    from ecgtk.labelling.classify import classify_calls
+    from ecgtk.pipeline import DEFAULT_RULES, call_recording
+    from ecgtk.readers import read_recording
+
+    global _MODELS
+    if _MODELS is None:
+        _MODELS = BeatModels(ModelSettings())
+    recording = read_recording(Path(f"{base}.hea"))
+    samples, calls = call_recording(recording, _MODELS)
+    info = _MODELS.info["ventricular"]
+    out = classify_calls(samples, calls, info.threshold, DEFAULT_RULES, info.calibration, None)
+    return {"samples": samples, "labels": out.labels.astype(str),
+            "morphology": calls.morphology.astype(np.float32),
+            "fs": np.float64(recording.fs), "duration_s": np.float64(recording.duration_s)}
+
+
+_MODELS = None
+
+
+def collect(data: Path, records: list[str], cache: Path, verbose: bool = True
+            ) -> list[PipelineRecord]:
+    """The pipeline's calls on ``records`` (found under ``data``), from ``cache`` where they
+    are there, else computed with the shipped models and stored."""
+    cache.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in records:
+        base = find_record(data, name)
+        file = cache / f"{name}.npz"
+        if not file.is_file():
+            arrays = _run_pipeline(base)
+            np.savez(file, **arrays)
+            if verbose:
+                print(f"{name}: {len(arrays['samples'])} candidates", flush=True)
+        with np.load(file) as z:
+            out.append(PipelineRecord(name, float(z["fs"]), float(z["duration_s"]),
+                                      z["samples"].astype(np.int64),
+                                      z["labels"].astype(object),
+                                      z["morphology"], base))
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ecgtk.export.records import ALL_RECORDS, SVDB
+
+    collect(Path(sys.argv[1]), list(ALL_RECORDS + SVDB), Path(sys.argv[2]))
