@@ -138,3 +138,28 @@ def combine_leads_reference(feature: np.ndarray, slope: np.ndarray, gains: np.nd
     """Plain numpy version of :func:`combine_leads`, for tests."""
     per_sample = np.repeat(gains, block, axis=0)[lead_in:lead_in + len(feature)]
     return (feature * per_sample).sum(axis=1), (slope * per_sample).sum(axis=1)
+
+
+@numba.njit(cache=True, nogil=True)
+def lead_agreement(feature: np.ndarray, weight: np.ndarray, level: np.ndarray,
+                   beats: np.ndarray, block: int, lead_in: int, half: int) -> np.ndarray:
+    """Per beat, the smallest ``max(feature[beat +- half, lead]) / level[block, lead]`` over the
+    leads with weight in the beat's block (0 when none has weight): whether every lead the
+    detector listens to there shows its own QRS (``feature`` ``(n, leads)``; ``weight`` and
+    ``level`` ``(n_blocks, leads)`` of :func:`weights_from_block_stats`; blocks of ``block``
+    samples, the first starting ``lead_in`` samples before sample 0)."""
+    n = feature.shape[0]
+    out = np.zeros(beats.shape[0])
+    for k in range(beats.shape[0]):
+        b = beats[k]
+        g = (b + lead_in) // block
+        worst = np.inf
+        for lead in range(feature.shape[1]):
+            if weight[g, lead] <= 0.0 or level[g, lead] <= 0.0:
+                continue
+            m = 0.0
+            for j in range(max(0, b - half), min(n, b + half + 1)):
+                m = max(m, feature[j, lead])
+            worst = min(worst, m / level[g, lead])
+        out[k] = worst if worst < np.inf else 0.0
+    return out

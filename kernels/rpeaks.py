@@ -15,19 +15,21 @@ The steps, each a small function with a Numba core and a plain reference:
 5. ``refine.refine_peaks`` — each beat moved to the R extremum of the raw signal nearby
    (``kernels/refine.py``).
 
-:func:`detect_rpeaks` runs them all. Every time parameter is in seconds; the detector works at
-the recording's own rate.
+:func:`detect_rpeaks` runs them all; :func:`detect_with_confidence` also says how sure the
+detector is of each beat (its height over the adaptive threshold, the leads' agreement). Every
+time parameter is in seconds; the detector works at the recording's own rate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from .filters import bandpass_sos, bandpass_zeroed
-from .leads import block_stats_step, weights_from_block_stats
+from .leads import block_stats_step, lead_agreement, weights_from_block_stats
 from .peaks import _combined_peaks, _peak_slopes
 from .qrs_feature import _qrs_feature_and_block_stats
 from .quality import unusable_mask
@@ -55,6 +57,11 @@ class DetectorParams:
     refine_after_s: float = 0.02  # ... to this long after the feature's peak
 
 
+#: Half-width (seconds) of the window in which each lead's own QRS feature is read for
+#: :func:`detect_with_confidence`'s lead agreement.
+AGREEMENT_HALF_S = 0.05
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. QRS feature
 
@@ -80,10 +87,24 @@ def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, f
     beat's is a T wave; when no beat came for ``searchback_rr_ratio`` times the mean of the last
     8 RR intervals, the largest skipped peak above half the threshold becomes a beat.
     """
+    return classify_peaks_with_ratio(peaks, heights, slopes, fs, refractory_s, twave_window_s,
+                                     twave_slope_ratio, searchback_rr_ratio,
+                                     threshold_fraction)[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def classify_peaks_with_ratio(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray,
+                              fs: float, refractory_s: float, twave_window_s: float,
+                              twave_slope_ratio: float, searchback_rr_ratio: float,
+                              threshold_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify_peaks`' mask and, per peak, its height over the threshold it was
+    accepted against (0 for peaks that are not beats and for beats found by search-back): how
+    sure the detector is of each beat (:func:`detect_with_confidence`)."""
     n = peaks.shape[0]
     is_beat = np.zeros(n, dtype=np.bool_)
+    ratio = np.zeros(n)
     if n == 0:
-        return is_beat
+        return is_beat, ratio
     init_stop = int(2 * fs)
     top = 0.0
     total = 0.0
@@ -123,6 +144,7 @@ def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, f
                     best = j
             if best >= 0:
                 is_beat[best] = True
+                ratio[best] = 0.0
                 q = peaks[best]
                 rr[n_rr % 8] = q - last
                 n_rr += 1
@@ -136,6 +158,7 @@ def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, f
                 npk = 0.125 * v + 0.875 * npk
             else:
                 is_beat[i] = True
+                ratio[i] = v / thr if thr > 0 else 0.0
                 if last >= 0:
                     rr[n_rr % 8] = p - last
                     n_rr += 1
@@ -146,7 +169,7 @@ def classify_peaks(peaks: np.ndarray, heights: np.ndarray, slopes: np.ndarray, f
             npk = 0.125 * v + 0.875 * npk
         thr = npk + threshold_fraction * (spk - npk)
         i += 1
-    return is_beat
+    return is_beat, ratio
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +190,31 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
     +1/-1 per lead, as returned with ``return_polarity=True`` for an earlier chunk) keeps every
     chunk's beats aligned on the same wave.
     """
+    found = detect_with_confidence(signal, fs, params, unusable, offset, polarity,
+                                   agreement=False)
+    return (found.beats, found.polarity) if return_polarity else found.beats
+
+
+class Detected(NamedTuple):
+    """:func:`detect_with_confidence`'s answer: the beats and how sure the detector is of each."""
+
+    beats: np.ndarray  # int64 R-peak indices, ascending (those of detect_rpeaks)
+    polarity: np.ndarray | None  # +1/-1 per lead, for the next chunk
+    #: float64 per beat: the combined feature's height over the adaptive threshold it was
+    #: accepted against (0: found by search-back)
+    ratio: np.ndarray
+    #: float64 per beat: the weakest weighted lead's own QRS feature around the beat in units
+    #: of its block level (:func:`ecgtk.kernels.leads.lead_agreement`); empty when not asked
+    agreement: np.ndarray
+
+
+def detect_with_confidence(signal: np.ndarray, fs: float, params: DetectorParams | None = None,
+                           unusable: np.ndarray | None = None, offset: int = 0,
+                           polarity: np.ndarray | None = None,
+                           agreement: bool = True) -> Detected:
+    """:func:`detect_rpeaks` (the same arguments) with each beat's ``ratio`` and, when
+    ``agreement``, its lead ``agreement`` (:class:`Detected`): how sure the detector is of it
+    (issue 38: research/sure_beats.py measured sparing model 1 the sure ones; not kept)."""
     params = params or DetectorParams()
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim == 1:
@@ -180,9 +228,9 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
     if unusable.shape != x.shape:
         raise ValueError(f"unusable mask shape {unusable.shape} != signal shape {x.shape}")
     n = len(x)
-    none = np.empty(0, dtype=np.int64)
+    none = Detected(np.empty(0, dtype=np.int64), polarity, np.empty(0), np.empty(0))
     if n < int(fs):  # less than a second: no beat can be told from noise
-        return (none, polarity) if return_polarity else none
+        return none
     # The steps of the module docstring, fused where a whole-recording array can be spared
     # (each fused kernel gives its parts' results bit for bit; tests/kernels/test_rpeaks.py):
     # the zeroed signal is made inside the filter's buffer, the slope is recomputed where it is
@@ -200,18 +248,22 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
     peaks, heights, nonzero = _combined_peaks(feature, gains, block, lead_in,
                                               max(1, int(params.refractory_s * fs)))
     if not nonzero:
-        return (none, polarity) if return_polarity else none
+        return none
     slopes = _peak_slopes(filtered, gains, block, lead_in, peaks, int(0.06 * fs))
-    is_beat = classify_peaks(peaks, heights, slopes, float(fs), params.refractory_s,
-                             params.twave_window_s, params.twave_slope_ratio,
-                             params.searchback_rr_ratio, params.threshold_fraction)
+    is_beat, ratio = classify_peaks_with_ratio(
+        peaks, heights, slopes, float(fs), params.refractory_s, params.twave_window_s,
+        params.twave_slope_ratio, params.searchback_rr_ratio, params.threshold_fraction)
     beats = peaks[is_beat]
+    agrees = (lead_agreement(feature, np.ascontiguousarray(weight), np.ascontiguousarray(level),
+                             beats, block, lead_in, int(AGREEMENT_HALF_S * fs))
+              if agreement else None)
     lead_of_beat = np.argmax(weight, axis=1)[(beats + lead_in) // block]
     refined, polarity = refine_peaks_zeroed(x, unusable, beats, lead_of_beat,
                                             int(params.refine_before_s * fs),
                                             int(params.refine_after_s * fs), polarity)
-    refined = np.unique(refined)
-    return (refined, polarity) if return_polarity else refined
+    refined, first = np.unique(refined, return_index=True)  # two beats refined onto one: once
+    return Detected(refined, polarity, ratio[is_beat][first],
+                    agrees[first] if agrees is not None else np.empty(0))
 
 
 @numba.njit(cache=True, nogil=True)
