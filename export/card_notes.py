@@ -6,11 +6,19 @@ DESCRIPTIONS = {
     "beat": "beat vs artefact (model 1): is a detector candidate a real heartbeat?",
     "ventricular": "normal vs ventricular (model 2): is a beat a ventricular ectopic (V/E)?",
 }
+#: The second database, as the training-data texts name it (licence: ../shared/data/README.txt).
+SVDB_TEXT = (
+    "MIT-BIH Supraventricular Arrhythmia Database (svdb) 800 803 805 806 810 811 812 822 823 "
+    "824 825 826 827 829 841 845 846 847 851 852 854 855 860 861 863 869 870 872 874 875 877 "
+    "879 880 881 882 883 885 889 891 (39 of its 78 patients; 128 Hz Holter, 30 min each, "
+    "resampled to 360 Hz), both leads as stored. Both databases are PhysioNet's (Goldberger et "
+    "al. 2000), Open Data Commons Attribution License v1.0; MIT-BIH: Moody & Mark 2001; svdb: "
+    "Greenwald 1990")
 TRAINING_DATA = {
     "beat": (
         "MIT-BIH Arrhythmia Database DS1 (101 106 108 109 112 114 115 116 118 119 122 124 201 "
-        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz, both leads as "
-        "stored; MIT-BIH Noise Stress Test Database 118e*/119e* (24 ... -6 dB). Windows at the "
+        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz; " + SVDB_TEXT
+        + "; MIT-BIH Noise Stress Test Database 118e*/119e* (24 ... -6 dB). Windows at the "
         "R-peak detector's candidates: beats = candidates within 150 ms of an annotated beat "
         "(subsampled per record: half N-class, half V/S/F/paced), artefacts = unmatched "
         "candidates on the clean records, on two copies of each record with nstdb bw/em/ma "
@@ -19,8 +27,8 @@ TRAINING_DATA = {
         ">= 200 ms from any beat and a 100 ms grid inside ventricular flutter (207)."),
     "ventricular": (
         "MIT-BIH Arrhythmia Database DS1 (101 106 108 109 112 114 115 116 118 119 122 124 201 "
-        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz, both leads as "
-        "stored. Windows at annotated beats moved to the matching detector candidate (150 ms): "
+        "203 205 207 208 209 215 220 223 230) + paced (102 104 107 217), 360 Hz; " + SVDB_TEXT
+        + ". Windows at annotated beats moved to the matching detector candidate (150 ms): "
         "ventricular = V, E; non-ventricular = N L R e j A a J S (N-class subsampled to 500 per "
         "record, all S kept); F, Q, paced '/' and 'f' left out."),
 }

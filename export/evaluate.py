@@ -38,7 +38,8 @@ from ecgtk.export.records import (
 from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
-__all__ = ["RECIPES", "evaluate", "group_of", "lodo_folds", "recipe_settings", "score_run"]
+__all__ = ["RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds", "recipe_settings",
+           "score_run"]
 
 #: Training recipes the evaluation can compare, by name: augmentation over each model's
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``). ``shipped``: the shipped models' recipe.
@@ -113,24 +114,38 @@ def recipe_settings(recipe: str) -> dict | None:
             for kind in ("beat", "ventricular")}
 
 
+def cv_records(databases: Sequence[str] = ("mitdb", "svdb")) -> list[str]:
+    """The records whose patients the cross-validation splits: MIT-BIH (DS1 + paced) and/or
+    svdb (nstdb's copies follow their patients inside :func:`run_fold`)."""
+    unknown = sorted(set(databases) - {"mitdb", "svdb"})
+    if unknown or not databases:
+        raise ValueError(f"cross-validation databases are mitdb and/or svdb, not {unknown}")
+    return ((list(ALL_RECORDS) if "mitdb" in databases else [])
+            + (list(SVDB) if "svdb" in databases else []))
+
+
 def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
-             designs: Sequence[str] = ("lodo", "cv"), recipe: str = "shipped") -> dict:
+             designs: Sequence[str] = ("lodo", "cv"), recipe: str = "shipped",
+             cv_databases: Sequence[str] = ("mitdb", "svdb")) -> dict:
     """Run (or resume) the designs with a recipe of :data:`RECIPES` and score them; returns
-    (and writes) the summary."""
+    (and writes) the summary. ``cv_databases``: whose patients the cross-validation splits
+    (both by default; ``("mitdb",)`` is the MIT-BIH-alone arm of the same protocol)."""
     from ecgtk.export.crossval import run_fold
 
     out = Path(out)
     settings = recipe_settings(recipe)
-    summary: dict = {"seed": seed, "k": k, "recipe": recipe}
+    summary: dict = {"seed": seed, "k": k, "recipe": recipe,
+                     "cv_databases": list(cv_databases)}
     if "lodo" in designs:
         for i, (name, train, test) in enumerate(lodo_folds()):
             print(f"leave one database out, fold {i} ({name})", flush=True)
             run_fold(i, train, test, data, out / "lodo", seed=seed, settings=settings)
         summary["lodo"] = score_run(out / "lodo", data)
     if "cv" in designs:
-        records = list(ALL_RECORDS) + list(SVDB)
+        records = cv_records(cv_databases)
         for i, (train, test) in enumerate(kfold_by_patient(records, k, seed=seed)):
-            print(f"cross-validation over both databases, fold {i + 1}/{k}", flush=True)
+            print(f"cross-validation over {' + '.join(cv_databases)}, fold {i + 1}/{k}",
+                  flush=True)
             run_fold(i, train, test, data, out / "cv", seed=seed, settings=settings)
         summary["cv"] = score_run(out / "cv", data)
     (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
@@ -166,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="which designs to run (default both)")
     ap.add_argument("--recipe", choices=tuple(RECIPES), default="shipped",
                     help="training recipe (use one --out per recipe)")
+    ap.add_argument("--cv-databases", nargs="+", choices=("mitdb", "svdb"),
+                    default=["mitdb", "svdb"],
+                    help="whose patients the cross-validation splits (default both; "
+                         "use one --out per choice)")
     ap.add_argument("--score-only", action="store_true",
                     help="score the folds already finished under --out; train nothing")
     args = ap.parse_args(argv)
@@ -177,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_tensorflow(2)
         summary = evaluate(args.data, args.out, k=args.k, seed=args.seed,
-                           designs=args.designs, recipe=args.recipe)
+                           designs=args.designs, recipe=args.recipe,
+                           cv_databases=args.cv_databases)
     print(table(summary))
     return 0
 

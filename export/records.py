@@ -35,6 +35,8 @@ SVDB = ("800", "803", "805", "806", "810", "811", "812", "822", "823", "824", "8
         "827", "829", "841", "845", "846", "847", "851", "852", "854", "855", "860", "861",
         "863", "869", "870", "872", "874", "875", "877", "879", "880", "881", "882", "883",
         "885", "889", "891")
+#: The 65 patients the shipped models learn from: MIT-BIH DS1 + paced and the svdb records.
+TRAINING_RECORDS = ALL_RECORDS + SVDB
 #: Each database's records, by the folder it lives in under a data directory.
 DATABASES = {"mitdb": ALL_RECORDS, "nstdb": NSTDB_RECORDS, "svdb": SVDB}
 #: The record names of a database whose records it does not list (ours: 3 digits) are

@@ -7,13 +7,18 @@
    the same folds (:mod:`ecgtk.export.ensemble_crossval`, ``WORK/cv_ensemble``), then those
    members refitted on each fold's training and validation patients
    (:mod:`ecgtk.export.refit`, ``WORK/cv_refit``: model 2's card figures); ``--skip-cv``
-   reuses their ``crossval.json`` when they exist; model 2's calibration and uncertainty are
-   measured on the refits (:mod:`ecgtk.export.calibration`);
+   reuses their ``crossval.json`` when they exist (``WORK/cv`` may be the ``cv`` folder of
+   ``python -m ecgtk.export.evaluate --designs cv --out WORK``: its summary is written from its
+   finished folds; without ``WORK/cv_ensemble`` model 2's figures and calibration are those
+   of one training per fold); model 2's calibration and uncertainty are measured on the
+   refits (:mod:`ecgtk.export.calibration`);
 2. optionally the transfer-learning experiment (``--transfer``, :mod:`ecgtk.export.transfer`);
-3. final training of both models on DS1 + paced records (model 1 also on the nstdb
-   118e*/119e* records), with five validation patients (:data:`FINAL_VAL_RECORDS`) for early
-   stopping and the decision threshold; model 2 :data:`ENSEMBLE_MEMBERS` times (seeds 0, 1),
-   each member then refitted on all 26 patients for its best epochs (:data:`REFIT_KINDS`);
+3. final training of both models on the 65 patients of
+   :data:`ecgtk.export.records.TRAINING_RECORDS` (MIT-BIH DS1 + paced at 360 Hz and 39 svdb
+   records at 128 Hz; model 1 also on the nstdb 118e*/119e* records), with 13 validation
+   patients (:data:`FINAL_VAL_RECORDS`) for early stopping and the decision threshold;
+   model 2 :data:`ENSEMBLE_MEMBERS` times (seeds 0, 1), each member then refitted on all 65
+   patients for its best epochs (:data:`REFIT_KINDS`);
 4. ONNX export (opset 17) with a parity check on real validation windows, CPU throughput,
    and the model cards ``OUT/beat.{onnx,keras,md,json}``, ``OUT/ventricular.{...}``.
 
@@ -35,7 +40,6 @@ import numpy as np
 
 from ecgtk.export.card_notes import DESCRIPTIONS, NOTES, TRAINING_DATA
 from ecgtk.export.dataset import (
-    ALL_RECORDS,
     NSTDB_RECORDS,
     build_training_windows,
     build_windows,
@@ -43,17 +47,22 @@ from ecgtk.export.dataset import (
     records_of_patients,
     training_window_fields,
 )
+from ecgtk.export.records import TRAINING_RECORDS
 
-__all__ = ["ENSEMBLE_MEMBERS", "main", "reproduce", "train_final"]
+__all__ = ["ENSEMBLE_MEMBERS", "evaluation_notes", "main", "reproduce",
+           "reused_cv_dirs", "train_final"]
 
 #: Version of each shipped model (ONNX metadata, card): model 2's 1.2.0 (0.2.5) is trained on at
 #: most 200 V beats per patient (ecgtk.export.dataset.TRAINING_WINDOWS).
 MODEL_VERSION = {"beat": "1.1.0", "ventricular": "1.2.0"}
-#: Validation patients of the shipped models (early stopping, threshold). Chosen by hand so
-#: that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in training,
-#: while validation still has ventricular beats (106, 116, 201), supraventricular beats (220)
-#: and a paced record (104); a seeded 20 % draw put 109, 114, 119, 124 and 207 all in validation.
-FINAL_VAL_RECORDS = ("106", "116", "201", "220", "104")
+#: Validation patients of the shipped models (early stopping, threshold), 13 of 65. Chosen by
+#: hand so that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in
+#: training, while validation still has ventricular beats (106, 116, 201), supraventricular
+#: beats (220) and a paced record (104); a seeded 20 % draw put 109, 114, 119, 124 and 207 all
+#: in validation. From svdb, eight records with both V and S beats (632 of its 5,087 V beats),
+#: none of the four richest in V (854 860 870 879), which stay in training.
+FINAL_VAL_RECORDS = ("106", "116", "201", "220", "104",
+                     "806", "812", "824", "845", "855", "872", "885", "889")
 
 
 def _log(msg: str) -> None:
@@ -130,6 +139,48 @@ def ensemble_notes(info: dict, members: Sequence[Path]) -> str:
             "(python -m research.ensemble_cv).")
 
 
+def reused_cv_dirs(work: Path, data_dirs: Sequence[str | Path], cv_dirs: dict[str, Path], *,
+                   k: int = 4, seed: int = 0) -> dict[str, Path]:
+    """The cross-validation folders ``--skip-cv`` reuses. ``WORK/cv`` may hold only finished
+    folds (``python -m ecgtk.export.evaluate --designs cv --out WORK``): their summary
+    ``crossval.json`` is written here. Without ``WORK/cv_ensemble``, model 2's figures and
+    calibration come from ``WORK/cv`` (one training per fold)."""
+    from ecgtk.export.crossval import crossval
+
+    cv = work / "cv"
+    if not (cv / "crossval.json").is_file() and any(cv.glob("fold*/fold.json")):
+        _log(f"summarising the finished folds of {cv}")
+        crossval(data_dirs, cv, k=k, seed=seed, records=TRAINING_RECORDS, folds=[],
+                 verbose=False)
+    cv_dirs = dict(cv_dirs)
+    if not cv_dirs["ventricular"].is_dir():
+        _log(f"no {cv_dirs['ventricular']}: model 2's figures and calibration are those of "
+             f"one training per fold ({cv})")
+        cv_dirs["ventricular"] = cv
+    return cv_dirs
+
+
+def evaluation_notes(paths: Sequence[str | Path]) -> str:
+    """The cards' note on the recipe judged across databases: each evaluation's table (held-out
+    patients only, per database) with the command that made it."""
+    from ecgtk.export.evaluate import table
+
+    parts = ["Each table scores patients the models of that run never saw, per database: "
+             "leave one database out (trained on one, scored on the other; the shift a "
+             "recorder the models never saw brings) and patient-wise cross-validation over "
+             "both (one model-2 training per fold, labels by ecgtk run's rules; EC57, 150 ms)."]
+    for path in paths:
+        summary = json.loads(Path(path).read_text())
+        designs = " ".join(d for d in ("lodo", "cv") if d in summary)
+        databases = summary.get("cv_databases", ["mitdb", "svdb"])
+        arm = "" if "cv" not in summary or len(databases) == 2 else \
+            f" --cv-databases {' '.join(databases)}"
+        parts.append(f"python -m ecgtk.export.evaluate --data DATA --out WORK --designs "
+                     f"{designs} --seed {summary['seed']} --recipe {summary['recipe']}{arm}"
+                     f"\n\n```\n{table(summary)}\n```")
+    return "\n\n".join(parts)
+
+
 def _windows_phrase(fields: dict | None) -> str:
     """How model 2's pre-training windows were drawn, for the card ('' for every V beat)."""
     cap = (fields or {}).get("max_ventricular")
@@ -162,7 +213,7 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
     )
 
     val = list(FINAL_VAL_RECORDS)
-    train = [r for r in ALL_RECORDS if r not in val]
+    train = [r for r in TRAINING_RECORDS if r not in val]
     if kind == "beat":
         train = train + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in train})
         val = val + records_of_patients(NSTDB_RECORDS, {patient_of(r) for r in val})
@@ -207,9 +258,12 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
 
 def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | Path,
               k: int = 4, seed: int = 0, skip_cv: bool = False, transfer: bool = False,
-              command: str = "", kinds: Sequence[str] = ("beat", "ventricular")) -> dict:
+              command: str = "", kinds: Sequence[str] = ("beat", "ventricular"),
+              evaluations: Sequence[str | Path] = ()) -> dict:
     """Run everything (see the module docstring); returns a summary dict. ``kinds``: the
-    models to train, export and describe (the others in ``out`` are left as they are)."""
+    models to train, export and describe (the others in ``out`` are left as they are).
+    ``evaluations``: ``evaluation.json`` files of :mod:`ecgtk.export.evaluate` whose tables
+    both cards repeat (the recipe judged across databases)."""
     from ecgtk.export.crossval import crossval
     from ecgtk.export.ensemble import member_path, member_paths, passes_for
     from ecgtk.export.ensemble_crossval import ensemble_crossval
@@ -234,7 +288,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     if not skip_cv:
         _log(f"cross-validation, K={k}")
         t0 = time.time()
-        cvs["beat"] = cvs["ventricular"] = crossval(data_dirs, work / "cv", k=k, seed=seed)
+        cvs["beat"] = cvs["ventricular"] = crossval(data_dirs, work / "cv", k=k, seed=seed,
+                                                    records=TRAINING_RECORDS)
         if members > 1:
             _log(f"cross-validation of model 2's other {members - 1} member(s)")
             cvs["ventricular"] = ensemble_crossval(
@@ -242,13 +297,15 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
                 range(seed + 1, seed + members))
         timings["crossval_s"] = round(time.time() - t0, 1)
     else:
+        cv_dirs = reused_cv_dirs(work, data_dirs, cv_dirs, k=k, seed=seed)
         for kind, folder in cv_dirs.items():
             cv_json = folder / "crossval.json"
             cvs[kind] = json.loads(cv_json.read_text()) if cv_json.is_file() else None
             if cvs[kind] is not None:
                 _log(f"cross-validation skipped; {kind} uses {cv_json}")
 
-    if "ventricular" in REFIT_KINDS and cv_dirs["ventricular"].is_dir():
+    if "ventricular" in REFIT_KINDS and cv_dirs["ventricular"].name == "cv_ensemble" \
+            and cv_dirs["ventricular"].is_dir():
         from ecgtk.export.refit import refit_crossval
 
         refit_dir = work / "cv_refit"
@@ -338,6 +395,9 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
                 f"({transfer_result['adaptation']}); scored on their remaining minutes "
                 "(detector candidates -> model 2, no model 1). "
                 + transfer_summary(transfer_result) + "\n\n" + table(transfer_result))
+        if evaluations:
+            notes["Across databases (python -m ecgtk.export.evaluate)"] = \
+                evaluation_notes(evaluations)
         if kind == "ventricular" and calibration:
             notes["Calibration and uncertainty"] = calibration_notes(calibration)
         md, js = write_card(
@@ -366,18 +426,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=4, help="cross-validation folds")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-cv", action="store_true",
-                    help="do not rerun cross-validation (reuse WORK/cv/crossval.json if any)")
+                    help="do not rerun cross-validation: reuse WORK/cv (its crossval.json, or "
+                         "the finished folds of evaluate --designs cv --out WORK)")
     ap.add_argument("--transfer", action="store_true",
                     help="also run the transfer-learning experiment")
     ap.add_argument("--kinds", nargs="+", choices=("beat", "ventricular"),
                     default=["beat", "ventricular"],
                     help="models to train, export and describe (default both)")
+    ap.add_argument("--evaluation", type=Path, nargs="*", default=[],
+                    help="evaluation.json files of python -m ecgtk.export.evaluate whose tables "
+                         "the cards repeat")
     args = ap.parse_args(argv)
     command = "python -m ecgtk.export.reproduce " + " ".join(
         sys.argv[1:] if argv is None else list(argv))
     summary = reproduce(args.data, args.out, work=args.work, k=args.k, seed=args.seed,
                         skip_cv=args.skip_cv, transfer=args.transfer, command=command,
-                        kinds=args.kinds)
+                        kinds=args.kinds, evaluations=args.evaluation)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -88,3 +88,10 @@ def test_recipes_set_augmentation_over_the_defaults():
         assert aug.scale_range == DEFAULT_AUGMENT[kind].scale_range
     with pytest.raises(ValueError, match="recipe"):
         evaluate.recipe_settings("magic")
+
+
+def test_cross_validation_arms_split_one_or_both_databases():
+    assert evaluate.cv_records(("mitdb",)) == list(ALL_RECORDS)
+    assert evaluate.cv_records() == list(ALL_RECORDS) + list(SVDB)
+    with pytest.raises(ValueError, match="mitdb and/or svdb"):
+        evaluate.cv_records(("nstdb",))
