@@ -26,7 +26,11 @@ between recordings and what the normaliser does not remove:
 - optionally, with context channels, the RR context set to "on time" (0) for a share of
   windows, so the model must tell a ventricular beat by its shape alone, as it must inside a run
   of ventricular tachycardia, whose beats are not early against their neighbours (off by
-  default: measured, not kept; research/ventricular_experiments.md, "RR-context dropout").
+  default: measured, not kept; research/ventricular_experiments.md, "RR-context dropout"),
+- optionally real noise: a random piece of the nstdb noise records (bw, em, ma) on the signal
+  leads at a random SNR, nstdb's definition (:mod:`ecgtk.export.real_noise`; needs a noise
+  bank; off by default). It comes first, as noise is part of a recording before any recorder
+  or patient difference the other augmentations mimic.
 
 After augmenting, each window's per-lead median is removed again and values are clipped as the
 normaliser does, so augmented windows keep the invariants of real model inputs.
@@ -38,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtk.export.real_noise import NoiseBank, add_real_noise
 from ecgtk.inference.inputs import MODEL_RATE_HZ
 
 __all__ = ["AugmentConfig", "augment", "mix_leads", "rate_round_trip", "time_stretch"]
@@ -65,12 +70,20 @@ class AugmentConfig:
     #: (): off. A ``resample_probability`` share of windows goes through it.
     resample_rates: tuple[float, ...] = ()
     resample_probability: float = 0.5
+    #: Share of windows given a piece of a real noise record on their signal leads (0: off),
+    #: at an SNR (dB, nstdb's definition) uniform in ``real_noise_snr_db``, of the kinds
+    #: ``real_noise_kinds``; ``real_noise_spare_proxies`` leaves out the stretches of ``em``
+    #: that the nstdb test records 118e*/119e* carry (:mod:`ecgtk.export.real_noise`).
+    real_noise_probability: float = 0.0
+    real_noise_snr_db: tuple[float, float] = (0.0, 12.0)
+    real_noise_kinds: tuple[str, ...] = ("bw", "em", "ma")
+    real_noise_spare_proxies: bool = True
     fs: float = MODEL_RATE_HZ
 
 
 def augment(x: np.ndarray, rng: np.random.Generator | int,
             config: AugmentConfig | None = None,
-            signal_leads: int | None = None) -> np.ndarray:
+            signal_leads: int | None = None, noise: NoiseBank | None = None) -> np.ndarray:
     """Augmented copy of windows ``x`` ``(n, L, channels)`` float32 (same shape and dtype).
 
     ``rng`` is a :class:`numpy.random.Generator` or a seed; the same seed gives the same output.
@@ -79,12 +92,19 @@ def augment(x: np.ndarray, rng: np.random.Generator | int,
     layout: leads, their templates, RR channels), how many leads come first. Only those are
     augmented; the context stays as measured, except that a time stretch, lead mixing and a
     lead-order reversal change the templates with their leads. None: every channel is a lead.
+    ``noise``: the bank of real noise (:func:`ecgtk.export.real_noise.load_noise_bank`) when
+    ``config.real_noise_probability`` > 0.
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3:
         raise ValueError(f"windows must be (n, L, leads), got shape {x.shape}")
     cfg = config or AugmentConfig()
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    if cfg.real_noise_probability > 0 and len(x):  # draws nothing when off
+        if noise is None:
+            raise ValueError("real_noise_probability > 0 needs a noise bank (noise=...)")
+        x = add_real_noise(x, rng, noise, cfg.real_noise_probability, cfg.real_noise_snr_db,
+                           signal_leads, cfg.fs)
     if signal_leads is None or signal_leads == x.shape[2]:
         x = _mixed(_stretched(x, rng, cfg, x.shape[2]), rng, cfg, x.shape[2], 1)
         x = _round_tripped(x, rng, cfg, x.shape[2])

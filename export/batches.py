@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ecgtk.export.augment import AugmentConfig, augment
+from ecgtk.export.real_noise import NoiseBank
 
 
 def class_weights(y: np.ndarray) -> dict[int, float]:
@@ -23,9 +24,10 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 
 def augmented_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
                       class_weight: dict[int, float], config: AugmentConfig | None,
-                      leads: int):
+                      leads: int, noise: NoiseBank | None = None):
     """A ``keras.utils.PyDataset`` of shuffled batches of windows ``x`` with labels ``y``,
-    augmented on the fly (``config``; None: not), weighted per sample by ``class_weight``."""
+    augmented on the fly (``config``; None: not; ``noise``: its real-noise bank), weighted per
+    sample by ``class_weight``."""
     import keras
 
     class AugmentedBatches(keras.utils.PyDataset):
@@ -51,7 +53,7 @@ def augmented_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
             xb = x[idx]
             if config is not None:
                 xb = augment(xb, np.random.default_rng([seed, self.epoch, i]), config,
-                             signal_leads=leads)
+                             signal_leads=leads, noise=noise)
             yb = y[idx].astype(np.int32)
             return xb, yb, self.weights[yb]
 

@@ -41,14 +41,23 @@ from ecgtk.scoring import score_many, score_record
 __all__ = ["RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds", "recipe_settings",
            "score_run"]
 
-#: Training recipes the evaluation can compare, by name: augmentation over each model's
-#: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``). ``shipped``: the shipped models' recipe.
-#: ``recorders``: also a sampling-rate round trip (128, 250, 500 Hz), lead-order swaps and
-#: polarity inversion, for recordings from recorders the models never saw.
+_RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
+              "swap_probability": 0.5, "flip_probability": 0.1}
+
+#: Training recipes the evaluation can compare, by name: per model, augmentation over its
+#: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
+#: ``shipped``: the shipped models' recipe. ``recorders``: also a sampling-rate round trip
+#: (128, 250, 500 Hz), lead-order swaps and polarity inversion, for recordings from recorders
+#: the models never saw. ``noise``: half of model 2's training windows get a piece of the
+#: nstdb noise records bw, em, ma at 0-12 dB (:mod:`ecgtk.export.real_noise`; em without the
+#: stretches nstdb 118e*/119e* carry), so that a noise burst is an artefact or N, never V;
+#: model 1 keeps its recipe (it already learns from records made noisy with them).
 RECIPES = {
     "shipped": {},
-    "recorders": {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
-                  "swap_probability": 0.5, "flip_probability": 0.1},
+    "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
+    "noise": {"ventricular": {"real_noise_probability": 0.5, "real_noise_snr_db": (0.0, 12.0),
+                              "real_noise_kinds": ("bw", "em", "ma"),
+                              "real_noise_spare_proxies": True}},
 }
 
 #: The groups a score is reported for: a held-out record's database, nstdb by its SNR.
@@ -99,8 +108,9 @@ def _brief(gross: dict) -> dict:
             for key in ("beats", "veb") if key in gross}
 
 
-def recipe_settings(recipe: str) -> dict | None:
-    """``{kind: TrainSettings}`` of a recipe of :data:`RECIPES` (None: the defaults)."""
+def recipe_settings(recipe: str, data: Sequence[str | Path] = ()) -> dict | None:
+    """``{kind: TrainSettings}`` of a recipe of :data:`RECIPES` (None: the defaults);
+    ``data``: the training data folders, where real noise is loaded from."""
     from dataclasses import replace
 
     from ecgtk.export.train import DEFAULT_AUGMENT, TrainSettings
@@ -109,8 +119,9 @@ def recipe_settings(recipe: str) -> dict | None:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     if not RECIPES[recipe]:
         return None
-    return {kind: TrainSettings(verbose=2, augment=replace(DEFAULT_AUGMENT[kind],
-                                                           **RECIPES[recipe]))
+    return {kind: TrainSettings(verbose=2, noise_dirs=[str(d) for d in data],
+                                augment=replace(DEFAULT_AUGMENT[kind],
+                                                **RECIPES[recipe].get(kind, {})))
             for kind in ("beat", "ventricular")}
 
 
@@ -133,7 +144,12 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
     from ecgtk.export.crossval import run_fold
 
     out = Path(out)
-    settings = recipe_settings(recipe)
+    settings = recipe_settings(recipe, data)
+    for s in (settings or {}).values():  # missing noise records fail now, not after a fold
+        if s.augment.real_noise_probability > 0:
+            from ecgtk.export.real_noise import load_noise_bank
+
+            load_noise_bank(s.noise_dirs, s.augment.real_noise_kinds)
     summary: dict = {"seed": seed, "k": k, "recipe": recipe,
                      "cv_databases": list(cv_databases)}
     if "lodo" in designs:

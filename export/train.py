@@ -116,6 +116,9 @@ class TrainSettings:
     #: Early-stopping / checkpoint quantity: ``"val_loss"`` or ``"val_ap"`` (average
     #: precision of class 1 on the validation windows); None: DEFAULT_MONITOR[kind].
     monitor: str | None = None
+    #: Folders holding ``nstdb/bw|em|ma``: the noise bank of ``augment.real_noise_probability``
+    #: > 0 (:func:`ecgtk.export.real_noise.load_noise_bank`).
+    noise_dirs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):  # as read back from a .train.json (lists for tuples)
@@ -220,6 +223,16 @@ def _resolved_augment(settings: TrainSettings, kind: str) -> dict | None:
     return asdict(aug) if aug else None
 
 
+def _noise_bank(aug: AugmentConfig | None, settings: TrainSettings):
+    """The real-noise bank ``aug`` asks for (loaded from ``settings.noise_dirs``), else None."""
+    if aug is None or aug.real_noise_probability <= 0:
+        return None
+    from ecgtk.export.real_noise import load_noise_bank
+
+    return load_noise_bank(settings.noise_dirs, aug.real_noise_kinds,
+                           aug.real_noise_spare_proxies, aug.fs)
+
+
 def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, epochs: int,
          lr: float, settings: TrainSettings, seed: int, phase: str, kind: str,
          context: bool) -> dict:
@@ -230,7 +243,8 @@ def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, ep
     aug = _resolved_augment(settings, kind)
     aug = AugmentConfig(**aug) if aug else None
     leads = leads_of_context_input(x.shape[2]) if context else x.shape[2]
-    seq = augmented_batches(x, y, settings.batch_size, seed, cw, aug, leads)
+    seq = augmented_batches(x, y, settings.batch_size, seed, cw, aug, leads,
+                            _noise_bank(aug, settings))
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                   weighted_metrics=["accuracy"])
     if val is None:  # a refit (ecgtk.export.refit): a fixed number of epochs, nothing to watch
