@@ -53,7 +53,7 @@ def _pct(v) -> str:
 def _cv_section_beat(cv: dict | None) -> list[str]:
     if not cv:
         return ["Cross-validation was not run for this build."]
-    lines = [f"Patient-wise {cv['k']}-fold cross-validation over DS1 + paced records "
+    lines = [f"Patient-wise {cv['k']}-fold cross-validation over the training records "
              f"({cv['n_records']} records; folds of patients: "
              + "; ".join(" ".join(f) for f in cv.get("folds_of_patients", [])) + "). Each fold's "
              "models were trained on the other folds; the threshold was chosen on a validation "
@@ -94,9 +94,10 @@ def _snr(record: str) -> int:
 def _cv_section_ventricular(cv: dict | None) -> list[str]:
     if not cv:
         return ["Cross-validation was not run for this build."]
-    lines = [f"Patient-wise {cv['k']}-fold cross-validation over DS1 + paced records "
-             f"({cv['n_records']} records), through the whole pipeline (detector -> model 1 -> "
-             "model 2), scored with `ecgtk.scoring` (EC57 VEB: V/E vs N/S/unmatched; F, Q "
+    lines = [f"Patient-wise {cv['k']}-fold cross-validation over the training records "
+             f"({cv['n_records']} records), through the models (detector -> model 1 -> model 2, "
+             "each beat by its own probability, without ecgtk run's per-template decision and "
+             "rules), scored with `ecgtk.scoring` (EC57 VEB: V/E vs N/S/unmatched; F, Q "
              "not counted). Thresholds chosen on the training folds' validation split.", "",
              "| fold | held-out patients | threshold | VEB Se % | VEB +P % | VEB F1 % | "
              "beats F1 % |", "| --- | --- | --- | --- | --- | --- | --- |"]

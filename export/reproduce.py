@@ -52,9 +52,10 @@ from ecgtk.export.records import TRAINING_RECORDS
 __all__ = ["ENSEMBLE_MEMBERS", "evaluation_notes", "main", "reproduce",
            "reused_cv_dirs", "train_final"]
 
-#: Version of each shipped model (ONNX metadata, card): model 2's 1.2.0 (0.2.5) is trained on at
+#: Version of each shipped model (ONNX metadata, card): 1.2.0 and 1.3.0 (ecgtk 0.3.0) are
+#: trained on the 65 patients of MIT-BIH and svdb (:data:`TRAINING_RECORDS`); model 2 on at
 #: most 200 V beats per patient (ecgtk.export.dataset.TRAINING_WINDOWS).
-MODEL_VERSION = {"beat": "1.1.0", "ventricular": "1.2.0"}
+MODEL_VERSION = {"beat": "1.2.0", "ventricular": "1.3.0"}
 #: Validation patients of the shipped models (early stopping, threshold), 13 of 65. Chosen by
 #: hand so that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in
 #: training, while validation still has ventricular beats (106, 116, 201), supraventricular
