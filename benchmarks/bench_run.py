@@ -1,7 +1,7 @@
 """Whole-process ``ecgtk run`` on long synthetic-from-real recordings: time and peak memory.
 
     python -m benchmarks.bench_run [--hours 24] [--edf12] [--json out.json]
-        [--against "--lanes 1 --batch-size 256"] [--repeat 3]
+        [--against "--lanes 1 --batch-size 256"] [--against-python OTHER/bin/python] [--repeat 3]
 
 Default: one 24 h two-lead 360 Hz WFDB recording tiled from the shipped sample (the run issue's
 60 s target). ``--edf12``: also one 24 h, 12-lead, 1 kHz EDF (the sample resampled to 1 kHz, its
@@ -12,7 +12,10 @@ process (``--workers 1 --force``); wall time and the child's peak RSS are report
 alternating with the default run ``--repeat`` times, so that the machine's drifts hit both; the
 result gains ``against`` (the options, and each side's runs) and ``median_ratio`` (the
 alternative's median seconds over the default's). The example above is the layout before chunk
-lanes (one lane of two-thread sessions, batches of 256).
+lanes (one lane of two-thread sessions, batches of 256). ``--against-python``: the other side
+runs another installation's ``ecgtk`` (e.g. the previous release in its own virtual
+environment: ``python -m venv base && base/bin/pip install ecgtk==OLD`` or a checkout), with the
+``--against`` options if given: today's release against the last, side by side.
 """
 
 from __future__ import annotations
@@ -59,10 +62,11 @@ def write_tiled_edf12(path: Path, hours: float, fs: int = 1000) -> Path:
     return path
 
 
-def time_run(source: Path, out: Path, models: Path | None, extra: list[str] = ()) -> dict:
+def time_run(source: Path, out: Path, models: Path | None, extra: list[str] = (),
+             python: str = sys.executable) -> dict:
     """Wall time and peak RSS of one ``ecgtk run`` process (its own, from ``os.wait4``), with
-    the ``extra`` options."""
-    command = [sys.executable, "-m", "ecgtk", "run", str(source), "--out", str(out),
+    the ``extra`` options, run by the ``python`` interpreter's ecgtk."""
+    command = [python, "-m", "ecgtk", "run", str(source), "--out", str(out),
                "--workers", "1", "--force", "--quiet", *extra]
     command += ["--models", str(models)] if models else []
     with tempfile.TemporaryFile() as errors:
@@ -78,16 +82,16 @@ def time_run(source: Path, out: Path, models: Path | None, extra: list[str] = ()
 
 
 def compare(source: Path, out: Path, models: Path | None, against: list[str],
-            repeat: int) -> dict:
-    """The default run and the run with the ``against`` options, alternated ``repeat``
-    times."""
+            repeat: int, python: str = sys.executable) -> dict:
+    """The default run and the run with the ``against`` options (by the ``python``
+    interpreter's ecgtk), alternated ``repeat`` times."""
     default, other = [], []
     for _ in range(repeat):
         default.append(time_run(source, out, models))
-        other.append(time_run(source, out, models, against))
+        other.append(time_run(source, out, models, against, python))
     median = {name: float(np.median([r["seconds"] for r in runs]))
               for name, runs in (("default", default), ("other", other))}
-    return {"options": against, "default_runs": default, "other_runs": other,
+    return {"options": against, "python": python, "default_runs": default, "other_runs": other,
             "default_median_seconds": median["default"],
             "other_median_seconds": median["other"],
             "median_ratio": round(median["other"] / median["default"], 3)}
@@ -101,6 +105,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--against", default=None,
                         help="extra ecgtk run options to compare with, e.g. '--lanes 1'")
+    parser.add_argument("--against-python", default=None,
+                        help="the other side runs this interpreter's ecgtk (another install)")
     parser.add_argument("--repeat", type=int, default=3, help="alternated runs with --against")
     args = parser.parse_args()
     result = {"hours": args.hours}
@@ -109,9 +115,10 @@ def main() -> None:
         wfdb_dir = tmp / "wfdb"
         write_tiled_wfdb(wfdb_dir, "tiled", args.hours)
         result["wfdb_2lead_360hz"] = time_run(wfdb_dir, tmp / "out_wfdb", args.models)
-        if args.against:
+        if args.against or args.against_python:
             result["against"] = compare(wfdb_dir, tmp / "out_wfdb", args.models,
-                                        shlex.split(args.against), args.repeat)
+                                        shlex.split(args.against or ""), args.repeat,
+                                        args.against_python or sys.executable)
         if args.edf12:
             edf_dir = tmp / "edf"
             edf_dir.mkdir()

@@ -5,7 +5,8 @@ per record, what ``ecgtk run`` knows when it labels S: every candidate (samples 
 own rate), its label from models 1 and 2 and the rules (``N``, ``V``, ``artefact``), and its
 coarse morphology (:attr:`ecgtk.inference.models.ChunkCalls.morphology`). Running the models
 is the slow part, so :func:`collect` runs the shipped models once per record and stores these
-arrays in ``CACHE/<record>.npz``; everything after (features, fits, scores) reads the cache.
+arrays in ``CACHE/<record>.npz``, with the models' sha256; everything after (features, fits,
+scores) reads the cache. A cached record made by other models is made again.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _run_pipeline(base: Path) -> dict[str, np.ndarray]:
     samples, calls = call_recording(recording, _MODELS)
     info = _MODELS.info["ventricular"]
     out = classify_calls(samples, calls, info.threshold, DEFAULT_RULES, info.calibration, None)
-    return {"samples": samples, "labels": out.labels.astype(str),
+    return {"models": np.str_(models_key()), "samples": samples, "labels": out.labels.astype(str),
             "morphology": calls.morphology.astype(np.float32),
             "fs": np.float64(recording.fs), "duration_s": np.float64(recording.duration_s)}
 
@@ -52,16 +53,32 @@ def _run_pipeline(base: Path) -> dict[str, np.ndarray]:
 _MODELS = None
 
 
+def models_key() -> str:
+    """The sha256 of the shipped models 1 and 2, which the cached labels depend on."""
+    from ecgtk.models import sha256_of, shipped_models
+
+    return " ".join(sha256_of(path)[:16] for path in shipped_models()
+                    if path.name in ("beat.onnx", "ventricular.onnx"))
+
+
+def _cached_by_these_models(file: Path, key: str) -> bool:
+    if not file.is_file():
+        return False
+    with np.load(file) as z:
+        return "models" in z.files and str(z["models"]) == key
+
+
 def collect(data: Path, records: list[str], cache: Path, verbose: bool = True
             ) -> list[PipelineRecord]:
     """The pipeline's calls on ``records`` (found under ``data``), from ``cache`` where they
     are there, else computed with the shipped models and stored."""
     cache.mkdir(parents=True, exist_ok=True)
+    key = models_key()
     out = []
     for name in records:
         base = find_record(data, name)
         file = cache / f"{name}.npz"
-        if not file.is_file():
+        if not _cached_by_these_models(file, key):
             arrays = _run_pipeline(base)
             np.savez(file, **arrays)
             if verbose:

@@ -34,7 +34,7 @@ def test_summary_rows_carry_the_records_numbers(sample_tables):
     rows = summary_rows(record, events)
     assert _value(rows, "Recording", "duration (hh:mm:ss)") == "00:05:00"
     assert _value(rows, "Recording", "analysable time") == "00:05:00 (100 %)"
-    assert _value(rows, "Recording", "beats (N + V)") == "331"
+    assert _value(rows, "Recording", "beats (N + S + V)") == "331"
     assert _value(rows, "Heart rate", "minimum (1-min)") == "57 beats/min"
     assert _value(rows, "Heart rate", "mean") == "66 beats/min"
     assert _value(rows, "Heart rate", "maximum (1-min)") == "73 beats/min"

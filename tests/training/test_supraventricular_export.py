@@ -37,3 +37,25 @@ def test_fit_learns_prematurity_and_chooses_a_threshold_inside():
     called = model.probability(held.x) >= model.threshold
     f1 = 2 * (called & held.y).sum() / (called.sum() + held.y.sum())
     assert f1 > 0.9 and info["inner_f1_per_beat"] > 0.9
+
+
+def test_cached_calls_are_made_again_when_the_models_change(tmp_path, data_dir, monkeypatch):
+    from ecgtk.export import sv_collect
+
+    runs = []
+    key = {"value": "models-a"}
+
+    def fake_pipeline(base):
+        runs.append(base.name)
+        return {"models": np.str_(key["value"]), "samples": np.array([10, 400], np.int64),
+                "labels": np.array(["N", "N"]), "morphology": np.zeros((2, 4), np.float32),
+                "fs": np.float64(360.0), "duration_s": np.float64(2.0)}
+
+    monkeypatch.setattr(sv_collect, "_run_pipeline", fake_pipeline)
+    monkeypatch.setattr(sv_collect, "models_key", lambda: key["value"])
+    sv_collect.collect(data_dir, ["119"], tmp_path, verbose=False)
+    sv_collect.collect(data_dir, ["119"], tmp_path, verbose=False)
+    assert runs == ["119"]  # the second read the cache
+    key["value"] = "models-b"
+    (record,) = sv_collect.collect(data_dir, ["119"], tmp_path, verbose=False)
+    assert runs == ["119", "119"] and list(record.samples) == [10, 400]

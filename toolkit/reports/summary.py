@@ -111,7 +111,7 @@ def summary_rows(record: Mapping[str, Any],
              if analysable is not None and _present(duration) and duration > 0 else "")
     add("Recording", "duration (hh:mm:ss)", clock(duration))
     add("Recording", "analysable time", clock(analysable) + share)
-    add("Recording", "beats (N + V)", _value(record, "n_beats"))
+    add("Recording", "beats (N + S + V)", _value(record, "n_beats"))
     add("Recording", "beats marked for review", _value(record, "n_review"))
 
     add("Heart rate", "minimum (1-min)", _value(record, "hr_min_bpm", "{:.0f}", unit=" beats/min"))
