@@ -200,9 +200,10 @@ NOTES = {
         "Limitations": (
             "The recipe's V labels fall short of the targets on unseen patients (VEB F1 >= 93 % "
             "on svdb's other half, >= 94 % on DS2): in the cross-validation over the 65 patients "
-            "(one training per fold, ecgtk run's rules) 87.23 % on svdb and 87.31 % on MIT-BIH, "
-            "80.70 % on nstdb at 6 dB and 34.35 % at 0 dB (see 'Across databases'). One training "
-            "seed moves a database's figure by 8-9 points (leave one database out, seeds 0 and "
+            "(one training per fold, ecgtk run's rules) 87.23 / 85.49 % on svdb and 87.31 / "
+            "83.22 % on MIT-BIH with seeds 0 / 1, 80.70 / 94.86 % on nstdb at 6 dB and 34.35 / "
+            "45.32 % at 0 dB (see 'Across databases'). One training seed moves a database's "
+            "figure by 4-9 points (leave one database out and cross-validation, seeds 0 and "
             "1), more than any recipe or rule change measured, so differences smaller than that "
             "are not evidence. Most false V calls are whole templates of a few patients and "
             "supraventricular beats, which come early like V beats. Under electrode-motion "
