@@ -164,9 +164,9 @@ def beat_features(samples: np.ndarray, labels: np.ndarray, morphology: np.ndarra
     windows = np.asarray(morphology, dtype=np.float32)[rows].reshape(
         rows.size, layout.leads, layout.length)
     templates, which = _templates(windows, block)
-    shape = shape_features(windows, templates, which, layout.region(P_REGION_S),
-                           layout.region(QRS_REGION_S))
-    return rows, np.hstack([timing, shape])
+    against_typical = shape_features(windows, templates, which, layout.region(P_REGION_S),
+                                     layout.region(QRS_REGION_S))
+    return rows, np.hstack([timing, against_typical])
 
 
 def in_episodes(samples: np.ndarray, episodes) -> np.ndarray:

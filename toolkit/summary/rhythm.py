@@ -186,9 +186,6 @@ def _check_inputs(samples, labels, fs, duration_s):
 # ----------------------------------------------------------------------------- pieces
 
 
-_v_runs = adjacent_runs  # (first, last) beat index of each maximal run of adjacent V beats
-
-
 def _episodes(is_v: np.ndarray, noisy: np.ndarray, pattern: tuple[bool, ...],
               min_cycles: int = MIN_CYCLES) -> list[tuple[int, int]]:
     """(first, last) beat index of each maximal repeat of ``pattern`` (True = V) over
@@ -264,7 +261,7 @@ def summarise_rhythm(samples: np.ndarray, labels: np.ndarray, fs: float,
         events.append(RhythmEvent(kind, s, e, s / fs, e / fs, int(n), rate))
 
     # Ventricular ectopy.
-    starts, ends = _v_runs(is_v, noisy)
+    starts, ends = adjacent_runs(is_v, noisy)  # runs of adjacent V beats
     lengths = ends - starts + 1
     n_vt = 0
     for s, e, k in zip(starts, ends, lengths, strict=True):
