@@ -44,6 +44,15 @@ __all__ = ["RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds", "recip
 _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
               "swap_probability": 0.5, "flip_probability": 0.1}
 
+#: The narrower networks of the ``compact`` recipe (:func:`ecgtk.export.architecture.build_model`
+#: arguments; model 2 keeps its stem stride). Measured for speed (issue 38) and not kept: model
+#: 2 so narrow lost 14 points of VEB F1 trained on svdb and scored on MIT-BIH, and model 1
+#: missed more beats under noise (research/compact_models_plan.md).
+COMPACT_ARCH = {
+    "beat": {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 16},
+    "ventricular": {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24},
+}
+
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
 #: ``shipped``: the shipped models' recipe. ``recorders``: also a sampling-rate round trip
@@ -52,12 +61,22 @@ _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0
 #: nstdb noise records bw, em, ma at 0-12 dB (:mod:`ecgtk.export.real_noise`; em without the
 #: stretches nstdb 118e*/119e* carry), so that a noise burst is an artefact or N, never V;
 #: model 1 keeps its recipe (it already learns from records made noisy with them).
+#: ``noise_mild``: the same on a quarter of the windows at 6-18 dB.
+#: ``compact``: the shipped augmentation with narrower networks (issue 38: about 4x fewer
+#: multiply-adds for model 1, 2x for one member of model 2; not kept), an ``"arch"`` entry
+#: being :func:`ecgtk.export.architecture.build_model` arguments over ``DEFAULT_ARCH``.
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
     "noise": {"ventricular": {"real_noise_probability": 0.5, "real_noise_snr_db": (0.0, 12.0),
                               "real_noise_kinds": ("bw", "em", "ma"),
                               "real_noise_spare_proxies": True}},
+    "noise_mild": {"ventricular": {"real_noise_probability": 0.25,
+                                   "real_noise_snr_db": (6.0, 18.0),
+                                   "real_noise_kinds": ("bw", "em", "ma"),
+                                   "real_noise_spare_proxies": True}},
+    "compact": {"beat": {"arch": COMPACT_ARCH["beat"]},
+                "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
 }
 
 #: The groups a score is reported for: a held-out record's database, nstdb by its SNR.
@@ -119,10 +138,13 @@ def recipe_settings(recipe: str, data: Sequence[str | Path] = ()) -> dict | None
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     if not RECIPES[recipe]:
         return None
-    return {kind: TrainSettings(verbose=2, noise_dirs=[str(d) for d in data],
-                                augment=replace(DEFAULT_AUGMENT[kind],
-                                                **RECIPES[recipe].get(kind, {})))
-            for kind in ("beat", "ventricular")}
+    settings = {}
+    for kind in ("beat", "ventricular"):
+        augment = dict(RECIPES[recipe].get(kind, {}))
+        arch = augment.pop("arch", {})
+        settings[kind] = TrainSettings(verbose=2, noise_dirs=[str(d) for d in data], arch=arch,
+                                       augment=replace(DEFAULT_AUGMENT[kind], **augment))
+    return settings
 
 
 def cv_records(databases: Sequence[str] = ("mitdb", "svdb")) -> list[str]:
@@ -201,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     default=["mitdb", "svdb"],
                     help="whose patients the cross-validation splits (default both; "
                          "use one --out per choice)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="TensorFlow threads (1 when two evaluations share two cores)")
     ap.add_argument("--score-only", action="store_true",
                     help="score the folds already finished under --out; train nothing")
     args = ap.parse_args(argv)
@@ -210,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         from ecgtk.export.train import configure_tensorflow
 
-        configure_tensorflow(2)
+        configure_tensorflow(args.threads)
         summary = evaluate(args.data, args.out, k=args.k, seed=args.seed,
                            designs=args.designs, recipe=args.recipe,
                            cv_databases=args.cv_databases)

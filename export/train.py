@@ -72,7 +72,9 @@ DEFAULT_EPOCHS = {"beat": 10, "ventricular": 12}
 #: Model 2's stem is strided: its trunk and BiLSTM run at 180 Hz, about twice as fast, and
 #: with the per-template V decision its cross-validated VEB F1 was higher in every fold
 #: (benchmarks/stride_cv.py at d2155be, research/README.md; models/ventricular.md). Model 1
-#: keeps stride 1: strided, it rejected more real beats.
+#: keeps stride 1: strided, it rejected more real beats. Narrower networks (the ``compact``
+#: recipe of :mod:`ecgtk.export.evaluate`) were measured and not kept
+#: (research/compact_models_plan.md).
 DEFAULT_ARCH = {"beat": {}, "ventricular": {"stem_stride": 2}}
 #: Adam learning rate from scratch. Model 2 at 1e-3 overfits its training patients within one
 #: or two epochs; 3e-4 gave a better held-out F1 in a 2-fold comparison (see models/*.md).
@@ -126,12 +128,19 @@ class TrainSettings:
                                             for k, v in self.augment.items()})
 
 
+_THREADS_SET: list[int] = []  # the first configure_tensorflow call's threads (it wins)
+
+
 def configure_tensorflow(threads: int = 2) -> None:
     """Limit TensorFlow to ``threads`` CPU threads (call before any TF work; later calls are
-    ignored) and quieten its logging."""
+    ignored, so a command's ``--threads`` outlives the defaults of what it calls) and
+    quieten its logging."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    if _THREADS_SET:
+        return
+    _THREADS_SET.append(threads)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)

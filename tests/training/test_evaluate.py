@@ -90,6 +90,28 @@ def test_recipes_set_augmentation_over_the_defaults():
         evaluate.recipe_settings("magic")
 
 
+def test_recipes_can_set_the_architecture():
+    from ecgtk.export.train import DEFAULT_AUGMENT
+
+    settings = evaluate.recipe_settings("compact")
+    assert settings["beat"].arch["block_filters"] == (16, 32, 64)
+    assert settings["ventricular"].arch["lstm_units"] == 24
+    assert settings["ventricular"].augment == DEFAULT_AUGMENT["ventricular"]  # "arch" is not
+    # an augmentation setting
+    mild = evaluate.recipe_settings("noise_mild")["ventricular"]
+    assert mild.augment.real_noise_probability == 0.25 and mild.arch == {}
+
+
+def test_first_tensorflow_thread_setting_wins():
+    pytest.importorskip("tensorflow")
+    from ecgtk.export import train
+
+    train.configure_tensorflow(1)  # whatever came first in this process stays
+    first = list(train._THREADS_SET)
+    train.configure_tensorflow(7)
+    assert train._THREADS_SET == first
+
+
 def test_cross_validation_arms_split_one_or_both_databases():
     assert evaluate.cv_records(("mitdb",)) == list(ALL_RECORDS)
     assert evaluate.cv_records() == list(ALL_RECORDS) + list(SVDB)

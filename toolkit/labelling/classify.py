@@ -1,9 +1,10 @@
 """From the models' calls to labels, calibrated probabilities and how sure each call is.
 
-1. Model 1's artefacts (after :mod:`ecgtk.labelling.rescue` gave some back as beats), and "beats"
-whose
-   QRS is under 0.2 of the recording's typical one (rule 1 of :mod:`ecgtk.labelling.rules`).
-2. Templates (:mod:`ecgtk.labelling.templates`) of the beats: K-means on their shape.
+1. Model 1's artefacts (after :mod:`ecgtk.labelling.rescue` gave some back as beats), and
+   "beats" whose QRS is under 0.2 of the recording's typical one (rule 1 of
+   :mod:`ecgtk.labelling.rules`).
+2. Templates (:mod:`ecgtk.labelling.templates`) of the beats: K-means on their shape, the
+   three groupings on threads at once (each is seeded: the same templates as one after another).
 3. The V decision: each beat's model-2 probability blended with the mean over its template
    (``ValidationRules.beat_probability_weight``; by default the template's mean alone, so the
    beats of one shape share one call), that mean averaged over three groupings (K-means
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ecgtk.concurrency import map_in_order
 from ecgtk.inference.models import ChunkCalls
 from ecgtk.labelling.rules import (
     ValidationRules,
@@ -92,10 +94,14 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     rows = np.flatnonzero(beat)
     beat_by_beat = rules.beat_probability_weight == 1.0  # no template mean to average
     starts = rules.template_starts[:1] if beat_by_beat else rules.template_starts
-    with clock.stage("templates"):
-        groupings = [group(rows, seed, n_start) if group is not None
-                     else group_beats(calls.morphology, seed, n_start, rows)
-                     for seed, n_start in enumerate(starts)]
+    def grouping(job: tuple[int, int]) -> Templates:
+        seed, n_start = job
+        return (group(rows, seed, n_start) if group is not None
+                else group_beats(calls.morphology, seed, n_start, rows))
+
+    with clock.stage("templates"):  # on threads at once: each grouping is seeded, independent
+        groupings = list(map_in_order(grouping, list(enumerate(starts)), len(starts),
+                                      name="ecgtk-templates"))
     templates = groupings[0]
     with clock.stage("validation"):
         p_decide = np.full(len(samples), np.nan, dtype=np.float32)
