@@ -13,12 +13,12 @@ one-member rate below. The compact networks were measured for labels too and not
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
+
+from benchmarks import write_result
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
@@ -68,9 +68,7 @@ def main() -> list[dict]:
                      "windows_per_s": round(rate)})
         print(f"{kind:<12} {name:<26} {model.count_params():>8,} parameters "
               f"{rate:>9,.0f} windows/s", flush=True)
-    out = Path("benchmarks/results/bench_architectures.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
+    write_result("bench_architectures", rows)
     return rows
 
 

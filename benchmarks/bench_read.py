@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_result
 from ecgtk.bench.tiling import write_tiled_wfdb
 from ecgtk.readers import read_recording
 
@@ -56,9 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
               "median_s": {k: round(float(np.median(v)), 3) for k, v in times.items()},
               "speedup": round(float(np.median(times["wfdb"]) / np.median(times["ecgtk"])), 2)}
     print(json.dumps(result, indent=1))
-    out = Path("benchmarks/results/bench_read.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    write_result("bench_read", result)
     return result
 
 
