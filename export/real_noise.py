@@ -102,10 +102,11 @@ def noise_bank(records: dict[str, np.ndarray], spare_proxies: bool = True,
 def load_noise_bank(data_dirs: Sequence[str | Path] | str | Path,
                     kinds: Sequence[str] = NOISE_KINDS, spare_proxies: bool = True,
                     fs: float = MODEL_RATE_HZ) -> NoiseBank:
-    """:func:`noise_bank` of the nstdb noise records ``kinds`` found in ``data_dirs`` (each
-    searched as is and in its ``nstdb/``); never downloads. FileNotFoundError naming the
-    missing files when one is absent."""
-    from ecgtk.export.records import read_at_rate
+    """:func:`noise_bank` of the nstdb noise records ``kinds`` found in ``data_dirs`` (searched
+    as every record is, :func:`ecgtk.export.records.find_record`); never downloads.
+    FileNotFoundError naming the missing records when one is absent."""
+    from ecgtk.export.records import find_record, read_at_rate
+    from ecgtk.recording import RecordingError
 
     dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
     unknown = sorted(set(kinds) - set(NOISE_KINDS))
@@ -117,13 +118,12 @@ def load_noise_bank(data_dirs: Sequence[str | Path] | str | Path,
                                 "given (TrainSettings.noise_dirs)")
     found, missing = {}, []
     for kind in kinds:
-        bases = [Path(d) / sub / kind for d in dirs for sub in ("nstdb", "")]
-        base = next((b for b in bases if all(Path(f"{b}.{e}").is_file() for e in ("hea", "dat"))),
-                    None)
-        if base is None:
+        try:
+            found[kind] = read_at_rate(find_record(dirs, kind), fs)[0]
+        except FileNotFoundError:
             missing.append(f"nstdb/{kind}.hea and nstdb/{kind}.dat")
-        else:
-            found[kind] = read_at_rate(base, fs)[0]
+        except RecordingError as error:  # there, but unreadable: say why
+            missing.append(str(error))
     if missing:
         raise FileNotFoundError(
             "real noise in training (AugmentConfig.real_noise_probability > 0) needs the nstdb "

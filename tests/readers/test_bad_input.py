@@ -100,6 +100,8 @@ def test_wfdb_header_and_data_disagree(tmp_path: Path) -> None:
         (b"rec/2 250 1000\nseg1 500\nseg2 500\n", "multi-segment"),
         (b"rec 1 5 100\nrec.dat 16 200/mV 16 0 0 0 0 I\n", "sampling rate"),
         (b"rec 1 250 0\nrec.dat 16 200/mV 16 0 0 0 0 I\n", "no samples"),
+        (b"rec 2 360 100\n", "lists 2 signals but describes 0"),
+        (b"rec 2 360 100\nrec.dat 16 200/mV 16 0 0 0 0 I\n", "lists 2 signals but describes 1"),
     ],
 )
 def test_wfdb_bad_header(tmp_path: Path, content: bytes, phrase: str) -> None:

@@ -121,8 +121,8 @@ def test_nst_rms_is_the_trimmed_mean_of_one_second_rms():
 
 def test_missing_noise_records_are_named(tmp_path):
     (tmp_path / "nstdb").mkdir()
-    (tmp_path / "nstdb" / "bw.hea").write_text("bw 2 360 0\n")  # no .dat
-    with pytest.raises(FileNotFoundError, match=r"nstdb/bw\.hea and nstdb/bw\.dat.*nstdb/em"):
+    (tmp_path / "nstdb" / "bw.hea").write_text("bw 2 360 0\n")  # no signal lines, no .dat
+    with pytest.raises(FileNotFoundError, match=r"bw\.hea: WFDB header lists 2 signals.*nstdb/em"):
         load_noise_bank([tmp_path])
     with pytest.raises(FileNotFoundError, match="no data folder"):
         load_noise_bank([])

@@ -160,6 +160,10 @@ def _read_header(header_path: Path, record: Path) -> wfdb.Record:
         raise RecordingError(header_path, "multi-segment WFDB records are not supported")
     if not header.n_sig:
         raise RecordingError(header_path, "WFDB header lists no signals")
+    described = len(header.fmt or [])
+    if described != header.n_sig:
+        raise RecordingError(header_path, f"WFDB header lists {header.n_sig} signals but "
+                                          f"describes {described}")
     for fmt in header.fmt:
         if str(fmt) not in BYTES_PER_SAMPLE and str(fmt) not in FLAC_FORMATS:
             raise RecordingError(header_path, f"unsupported WFDB storage format {fmt!r}")
