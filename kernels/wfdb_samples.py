@@ -17,8 +17,6 @@ import numpy as np
 
 #: The digital value that marks a missing sample, per format.
 INVALID_SAMPLE = {"212": -2048, "16": -32768}
-#: Bytes per stored sample.
-SAMPLE_BYTES = {"212": 1.5, "16": 2.0}
 
 
 def byte_span(fmt: str, n_signals: int, start: int, stop: int) -> tuple[int, int, int]:
@@ -44,51 +42,34 @@ def decode_physical(raw: np.ndarray, fmt: str, n_signals: int, n_frames: int, sk
     if baseline.shape != (n_signals,) or gain.shape != (n_signals,):
         raise ValueError("need one baseline and one gain per signal")
     needed = n_frames * n_signals + skip
-    if fmt == "212":
-        if len(raw) < needed // 2 * 3 + (2 if needed % 2 else 0):  # a last odd sample: 2 bytes
-            raise ValueError(f"{len(raw)} bytes hold fewer than {needed} format-212 samples")
-        return _decode_212(raw, n_signals, n_frames, skip, baseline, gain)
-    if fmt == "16":
-        if len(raw) < 2 * needed:
-            raise ValueError(f"{len(raw)} bytes hold fewer than {needed} format-16 samples")
-        return _decode_16(raw, n_signals, n_frames, skip, baseline, gain)
-    raise ValueError(f"format {fmt!r} has no fast reader")
+    if fmt not in INVALID_SAMPLE:
+        raise ValueError(f"format {fmt!r} has no fast reader")
+    holding = needed // 2 * 3 + (2 if needed % 2 else 0) if fmt == "212" else 2 * needed
+    if len(raw) < holding:  # (format 212: a last odd sample needs two bytes of its triplet)
+        raise ValueError(f"{len(raw)} bytes hold fewer than {needed} format-{fmt} samples")
+    return _decode(raw, fmt == "212", n_signals, n_frames, skip, INVALID_SAMPLE[fmt],
+                   baseline, gain)
 
 
 @numba.njit(cache=True, nogil=True)
-def _physical(digital: int, invalid: int, baseline: float, gain: float) -> np.float32:
-    if digital == invalid:
-        return np.float32(np.nan)
-    return np.float32((digital - baseline) / gain)
-
-
-@numba.njit(cache=True, nogil=True)
-def _decode_212(raw, n_signals, n_frames, skip, baseline, gain):
+def _decode(raw, packed_212, n_signals, n_frames, skip, invalid, baseline, gain):
     out = np.empty((n_frames, n_signals), dtype=np.float32)
     for k in range(n_frames * n_signals):
         s = k + skip
-        triplet = (s // 2) * 3
-        if s % 2 == 0:
-            value = np.int32(raw[triplet]) + 256 * (np.int32(raw[triplet + 1]) & 0x0F)
-        else:
-            value = np.int32(raw[triplet + 2]) + 256 * (np.int32(raw[triplet + 1]) >> 4)
-        if value > 2047:
-            value -= 4096
+        if packed_212:  # two 12-bit samples in three bytes
+            triplet = (s // 2) * 3
+            if s % 2 == 0:
+                value = np.int32(raw[triplet]) + 256 * (np.int32(raw[triplet + 1]) & 0x0F)
+            else:
+                value = np.int32(raw[triplet + 2]) + 256 * (np.int32(raw[triplet + 1]) >> 4)
+            if value > 2047:
+                value -= 4096
+        else:  # little-endian 16-bit
+            value = np.int32(raw[2 * s]) + 256 * np.int32(raw[2 * s + 1])
+            if value > 32767:
+                value -= 65536
         c = k % n_signals
-        out[k // n_signals, c] = _physical(value, -2048, baseline[c], gain[c])
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _decode_16(raw, n_signals, n_frames, skip, baseline, gain):
-    out = np.empty((n_frames, n_signals), dtype=np.float32)
-    for k in range(n_frames * n_signals):
-        s = 2 * (k + skip)
-        value = np.int32(raw[s]) + 256 * np.int32(raw[s + 1])
-        if value > 32767:
-            value -= 65536
-        c = k % n_signals
-        out[k // n_signals, c] = _physical(value, -32768, baseline[c], gain[c])
+        out[k // n_signals, c] = np.nan if value == invalid else (value - baseline[c]) / gain[c]
     return out
 
 

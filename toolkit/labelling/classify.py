@@ -94,13 +94,14 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     rows = np.flatnonzero(beat)
     beat_by_beat = rules.beat_probability_weight == 1.0  # no template mean to average
     starts = rules.template_starts[:1] if beat_by_beat else rules.template_starts
+
     def grouping(job: tuple[int, int]) -> Templates:
         seed, n_start = job
         return (group(rows, seed, n_start) if group is not None
                 else group_beats(calls.morphology, seed, n_start, rows))
 
     with clock.stage("templates"):  # on threads at once: each grouping is seeded, independent
-        groupings = list(map_in_order(grouping, list(enumerate(starts)), len(starts),
+        groupings = list(map_in_order(grouping, enumerate(starts), len(starts),
                                       name="ecgtk-templates"))
     templates = groupings[0]
     with clock.stage("validation"):

@@ -77,7 +77,6 @@ class WfdbSamples:
             signal = signal * np.asarray(self.scale, dtype=np.float32)
         return signal
 
-
     def _decode(self, start: int, stop: int) -> np.ndarray:
         fast = self.fast
         n_signals = len(fast.baseline)
