@@ -3,19 +3,34 @@
 A card records what a shipped model is and how it was made and measured: training data and
 command, parameter count, the cross-validation metrics (K, folds), export parity, CPU
 throughput through onnxruntime, sha256 of the ``.onnx`` and ``.keras``, opset, rate, window,
-classes, input leads and decision threshold. The JSON holds the same facts for tools.
+classes, input leads and decision threshold. The JSON holds the same facts for tools; the
+markdown is rendered from the JSON alone (:func:`render_card`), so a card's notes can be
+refreshed without retraining (:func:`refresh_card`)::
+
+    python -m ecgtk.export.modelcard --card models/ventricular.json models/beat.json \
+        --evaluation A/evaluation.json B/evaluation.json
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import platform
+import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cpu_throughput", "write_card"]
+__all__ = ["ACROSS_DATABASES", "cpu_throughput", "main", "refresh_card", "render_card",
+           "write_card"]
+
+#: Title of the cards' note that repeats the tables of ``python -m ecgtk.export.evaluate``
+#: (:func:`ecgtk.export.reproduce.evaluation_notes`).
+ACROSS_DATABASES = "Across databases (python -m ecgtk.export.evaluate)"
 
 
 def cpu_throughput(onnx_path: str | Path | bytes, windows: np.ndarray, *, batch: int = 1024,
@@ -44,6 +59,34 @@ def cpu_throughput(onnx_path: str | Path | bytes, windows: np.ndarray, *, batch:
     return {"windows_per_s": round(n / elapsed, 1), "batch": batch, "threads": threads,
             "provider": "CPUExecutionProvider", "onnxruntime": ort.__version__,
             "cpu": platform.processor() or platform.machine(), "calls": n // batch}
+
+
+def _card_json(card: dict) -> str:
+    """The card as its ``.json`` file holds it."""
+    return json.dumps(card, indent=1, default=str) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and
+    :func:`os.replace`, so a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _pct(v) -> str:
@@ -116,11 +159,62 @@ def _cv_section_ventricular(cv: dict | None) -> list[str]:
     return lines
 
 
+def render_card(card: dict) -> str:
+    """The card's markdown, from the card dict alone (as :func:`write_card` stores it in the
+    JSON)."""
+    name, kind, t = card["name"], card["kind"], card["training"]
+    files, inp, out, tp = card["files"], card["input"], card["output"], card["throughput"]
+    classes, cv = out["classes"], card.get("cross_validation")
+    _, length, channels = inp["shape"]
+    lines = [
+        f"# {name} — {card['description']}", "",
+        "| | |", "| --- | --- |",
+        f"| file | `{files['onnx']['file']}` (ONNX opset {card['opset']}), Keras source "
+        f"`{files['keras']['file']}` |",
+        f"| sha256 (onnx) | `{files['onnx']['sha256']}` |",
+        f"| sha256 (keras) | `{files['keras']['sha256']}` |",
+        f"| rate | {card['rate_hz']:g} Hz |",
+        f"| window | {card['window']['before']} + {card['window']['after']} samples around "
+        f"the {'candidate' if kind == 'beat' else 'beat'} |",
+        f"| input | `{inp['name']}` float32 (batch, {length}, {channels}), from `ecgtk.inference."
+        f"inputs.{'ventricular_inputs' if inp.get('context') else 'model_windows'}` |",
+        f"| input leads | {', '.join(card['input_leads'])} |",
+        f"| output | `{out['name']}` softmax over {classes} |",
+        f"| decision threshold | p({classes[1]}) >= {card['decision_threshold']:g} "
+        f"({card['threshold_rule']}) |",
+        f"| parameters | {card['parameters']:,} |",
+        f"| export parity | max abs diff {card['export']['parity_max_abs_diff']:.2e} (Keras vs "
+        f"onnxruntime CPU, {card['export']['parity_windows']} real windows; batch sizes "
+        f"{card['export']['batch_sizes_checked']}) |",
+        f"| CPU throughput | {tp['windows_per_s']:,.0f} windows/s (onnxruntime "
+        f"{tp['onnxruntime']} CPU, batch {tp['batch']}, {tp['threads']} threads) |",
+        "", "## Training", "",
+        t["data"], "",
+        f"- training records: {' '.join(t['train_records'])}",
+        f"- validation records (early stopping, threshold): {' '.join(t['val_records'])}",
+        f"- windows: train {t['train_windows']}, validation {t['val_windows']} "
+        f"(class 0 = {classes[0]}, 1 = {classes[1]})",
+        f"- {t['seconds']:.0f} s on a 2-core CPU; epochs run {t['epochs_run']}, best "
+        f"{t['best_epoch']}; seed {t['seed']}",
+        *([f"- then refitted (ecgtk.export.refit): each member trained again from scratch on "
+           f"the training and validation records together ({len(t['refit']['records'])}), "
+           f"for its best epochs {t['refit']['epochs']}, keeping the threshold above"]
+          if t.get("refit") else []),
+        f"- command: `{t['command']}`", "",
+        "## Cross-validation", "",
+        *(_cv_section_beat(cv) if kind == "beat" else _cv_section_ventricular(cv)), "",
+    ]
+    for title, body in (card.get("notes") or {}).items():
+        lines += [f"## {title}", "", body, ""]
+    return "\n".join(lines)
+
+
 def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
                onnx_report: dict, keras_path: str | Path, train_info: dict,
                cv: dict | None, throughput: dict, command: str, training_data: str,
                extra: dict | None = None) -> tuple[Path, Path]:
-    """Write ``<out_dir>/<name>.md`` and ``<name>.json``; returns their paths."""
+    """Write ``<out_dir>/<name>.json`` (the card dict) and ``<name>.md`` (:func:`render_card`
+    of it); returns their paths."""
     from ecgtk.export.onnx_export import sha256_file
 
     out_dir = Path(out_dir)
@@ -177,51 +271,116 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
         **(extra or {}),
     }
     json_path = out_dir / f"{name}.json"
-    json_path.write_text(json.dumps(card, indent=1, default=str) + "\n")
-
-    t = card["training"]
-    lines = [
-        f"# {name} — {description}", "",
-        "| | |", "| --- | --- |",
-        f"| file | `{onnx_path.name}` (ONNX opset {card['opset']}), Keras source "
-        f"`{keras_path.name}` |",
-        f"| sha256 (onnx) | `{card['files']['onnx']['sha256']}` |",
-        f"| sha256 (keras) | `{card['files']['keras']['sha256']}` |",
-        f"| rate | {card['rate_hz']:g} Hz |",
-        f"| window | {card['window']['before']} + {card['window']['after']} samples around "
-        f"the {'candidate' if kind == 'beat' else 'beat'} |",
-        f"| input | `{meta['input_name']}` float32 (batch, {meta['input_length']}, "
-        f"{meta['n_channels']}), from `ecgtk.inference.inputs."
-        f"{'ventricular_inputs' if meta.get('context') else 'model_windows'}` |",
-        f"| input leads | {', '.join(leads)} |",
-        f"| output | `{meta['output_name']}` softmax over {classes} |",
-        f"| decision threshold | p({classes[1]}) >= {card['decision_threshold']:g} "
-        f"({card['threshold_rule']}) |",
-        f"| parameters | {card['parameters']:,} |",
-        f"| export parity | max abs diff {card['export']['parity_max_abs_diff']:.2e} (Keras vs "
-        f"onnxruntime CPU, {card['export']['parity_windows']} real windows; batch sizes "
-        f"{card['export']['batch_sizes_checked']}) |",
-        f"| CPU throughput | {throughput['windows_per_s']:,.0f} windows/s (onnxruntime "
-        f"{throughput['onnxruntime']} CPU, batch {throughput['batch']}, "
-        f"{throughput['threads']} threads) |",
-        "", "## Training", "",
-        training_data, "",
-        f"- training records: {' '.join(t['train_records'])}",
-        f"- validation records (early stopping, threshold): {' '.join(t['val_records'])}",
-        f"- windows: train {t['train_windows']}, validation {t['val_windows']} "
-        f"(class 0 = {classes[0]}, 1 = {classes[1]})",
-        f"- {t['seconds']:.0f} s on a 2-core CPU; epochs run {t['epochs_run']}, best "
-        f"{t['best_epoch']}; seed {t['seed']}",
-        *([f"- then refitted (ecgtk.export.refit): each member trained again from scratch on "
-           f"the training and validation records together ({len(t['refit']['records'])}), "
-           f"for its best epochs {t['refit']['epochs']}, keeping the threshold above"]
-          if t.get("refit") else []),
-        f"- command: `{command}`", "",
-        "## Cross-validation", "",
-        *(_cv_section_beat(cv) if kind == "beat" else _cv_section_ventricular(cv)), "",
-    ]
-    for title, body in (extra or {}).get("notes", {}).items():
-        lines += [f"## {title}", "", body, ""]
     md_path = out_dir / f"{name}.md"
-    md_path.write_text("\n".join(lines))
+    json_text, md_text = _card_json(card), render_card(card)
+    _write_atomic(json_path, json_text)
+    _write_atomic(md_path, md_text)
     return md_path, json_path
+
+
+def _load_json(path: Path, what: str) -> dict:
+    """``path``'s JSON object; a missing file or invalid JSON raises an error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{what} file {path} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} file {path} does not hold a JSON object")
+    return data
+
+
+def _check_evaluation(path: Path) -> None:
+    """Raise an error naming ``path`` unless it is an ``evaluation.json`` of
+    ``python -m ecgtk.export.evaluate`` (seed, recipe and a table that can be made)."""
+    from ecgtk.export.evaluate import table
+
+    summary = _load_json(path, "evaluation")
+    missing = [k for k in ("seed", "recipe") if k not in summary]
+    if missing or not any(d in summary for d in ("lodo", "cv")):
+        raise ValueError(f"evaluation file {path} is not an evaluation.json of python -m "
+                         f"ecgtk.export.evaluate (missing {', '.join(missing) or 'lodo/cv'})")
+    try:
+        table(summary)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"evaluation file {path}: unexpected structure ({e!r})") from None
+
+
+def _refreshed(card_json: Path, evaluations: Sequence[Path]) -> tuple[dict, str, str]:
+    """The refreshed card of :func:`refresh_card` with its JSON and markdown texts, writing
+    nothing."""
+    from ecgtk.export.card_notes import NOTES
+    from ecgtk.export.reproduce import evaluation_notes
+
+    card_json = Path(card_json)
+    card = _load_json(card_json, "card")
+    kind = card.get("kind")
+    if kind not in NOTES or not isinstance(card.get("notes", {}), dict):
+        raise ValueError(f"card file {card_json} is not a model card of "
+                         f"ecgtk.export.modelcard (kind {kind!r}; known: {', '.join(NOTES)})")
+    for path in evaluations:
+        _check_evaluation(Path(path))
+    notes = dict(card.get("notes") or {})
+    for title, text in NOTES[kind].items():
+        notes[title] = text  # replaced in place; a note new in NOTES goes to the end
+    if evaluations:
+        notes[ACROSS_DATABASES] = evaluation_notes(list(evaluations))
+    card["notes"] = notes
+    try:
+        markdown = render_card(card)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ValueError(f"card file {card_json}: cannot render it ({e!r})") from None
+    return card, _card_json(card), markdown
+
+
+def refresh_card(card_json: Path, evaluations: Sequence[Path] = ()) -> tuple[Path, Path]:
+    """Re-render a card's notes without retraining: every note titled in
+    ``card_notes.NOTES[kind]`` gets today's text, the note :data:`ACROSS_DATABASES` is made
+    again from ``evaluations`` (``evaluation.json`` files of ``python -m
+    ecgtk.export.evaluate``; left as it is when there are none); other notes and fields are
+    kept. Rewrites ``card_json`` and its ``.md`` atomically; returns ``(md, json)`` paths like
+    :func:`write_card`."""
+    card_json = Path(card_json)
+    _, json_text, md_text = _refreshed(card_json, evaluations)
+    md_path = card_json.with_suffix(".md")
+    _write_atomic(card_json, json_text)
+    _write_atomic(md_path, md_text)
+    return md_path, card_json
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ecgtk.export.modelcard``: refresh model cards' notes (see ``--help``)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m ecgtk.export.modelcard",
+        description="Re-render model cards' notes without retraining anything: each card's "
+                    "static notes get export/card_notes.py's current text and its 'Across "
+                    "databases' table is made again from the given evaluation.json files of "
+                    "python -m ecgtk.export.evaluate (e.g. re-scored after a change of ecgtk "
+                    "run's labelling rules). Every other field (files, hashes, training, "
+                    "cross-validation, throughput) is kept; the .json and its .md are "
+                    "rewritten atomically.",
+        epilog="example: python -m ecgtk.export.modelcard --card models/ventricular.json "
+               "models/beat.json --evaluation A/evaluation.json B/evaluation.json")
+    ap.add_argument("--card", type=Path, nargs="+", action="extend", required=True,
+                    help="card JSON(s) written by ecgtk.export.reproduce "
+                         "(models/<kind>.json; the .md beside it is rewritten); repeatable")
+    ap.add_argument("--evaluation", type=Path, nargs="+", action="extend", default=[],
+                    help="evaluation.json files of python -m ecgtk.export.evaluate, in the "
+                         "order their tables appear (without: the table is left as it is)")
+    args = ap.parse_args(argv)
+    try:  # check and render every card before writing any
+        texts = [(Path(c), *_refreshed(Path(c), args.evaluation)[1:]) for c in args.card]
+    except (OSError, ValueError) as e:
+        ap.error(str(e))
+    for card_json, json_text, md_text in texts:
+        md_path = card_json.with_suffix(".md")
+        _write_atomic(card_json, json_text)
+        _write_atomic(md_path, md_text)
+        print(f"refreshed {card_json} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

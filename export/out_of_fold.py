@@ -32,13 +32,17 @@ from ecgtk.labelling.templates import N_START, Templates
 from ecgtk.scoring import load_reference
 
 
-def record_features(data: list[Path], record: str, npz: Path) -> dict:
+def record_features(data: list[Path], record: str, npz: Path,
+                    signal: np.ndarray | None = None) -> dict:
+    """A held-out record's candidates and model calls (``npz``) with what the decision needs
+    (QRS amplitude, coarse morphology, reference). ``signal``: the record at the model rate
+    when it is not the file's own (a noisy copy the calls were made on)."""
     from ecgtk.export.dataset import find_record, load_record, to_record_rate
 
     rd = load_record(data, record)
     probs = np.load(npz)
     cands = probs["candidates"]
-    x = rd.signal
+    x = rd.signal if signal is None else signal
     amplitude = qrs_amplitude(model_windows(x, cands, *BEAT_WINDOW, cands),
                               int(SCALE_HALF_WIDTH_S * 360))
     morphology = coarsen(model_windows(x, cands, *VENTRICULAR_WINDOW, cands))
@@ -87,7 +91,8 @@ def labels_of(f: dict, thresholds: dict, rules: ValidationRules | None,
                        f["morphology"], f["amplitude"], np.zeros((n, 0), np.float32))
     first = template_seed * rules.template_runs
     decision = decide_labels(f["samples"], calls, t["ventricular"], rules,
-                             group=lambda rows, seed, k: templates_of(f, rows, first + seed, k))
+                             group=lambda rows, seed, k: templates_of(f, rows, first + seed, k),
+                             fs=f["reference"].fs)
     return decision.labels, decision.changed
 
 

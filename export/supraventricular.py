@@ -12,12 +12,15 @@ then:
    :func:`ecgtk.scoring.score_record` (EC57 SVEB Se, +P, F1, gross over the records), as
    ``ecgtk eval`` does. The threshold is chosen on the training side only (out-of-fold
    probabilities of an inner patient-wise cross-validation, best per-beat F1).
-2. fits the shipped model on all 65 patients (threshold chosen the same way) and writes it
-   to ``--out``/supraventricular.json.
+2. fits the shipped model on all 65 patients (threshold chosen the same way), then its
+   ``--bootstrap`` refits on patients drawn with replacement (:func:`with_bootstrap`, the
+   uncertainty; the main fit does not depend on them), and writes it to
+   ``--out``/supraventricular.json.
 
 Features: :func:`ecgtk.labelling.supraventricular.beat_features`; ``--features`` picks a set
 of :data:`FEATURE_SETS` (the others get coefficient 0). Plan and keep rules:
-``research/supraventricular_plan.md``.
+``research/supraventricular_plan.md``; the uncertainty's measurement:
+``research/sv_uncertainty.py``.
 """
 
 from __future__ import annotations
@@ -25,17 +28,25 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ecgtk.export.records import ALL_RECORDS, SVDB, database_of, kfold_by_patient, match_candidates
+from ecgtk.export.records import (
+    ALL_RECORDS,
+    SVDB,
+    database_of,
+    kfold_by_patient,
+    match_candidates,
+    patient_of,
+)
 from ecgtk.export.sv_collect import PipelineRecord, collect
 from ecgtk.inference.models import COARSEN_STEP
 from ecgtk.inference.sessions import read_model_info, shipped_model_path
 from ecgtk.labelling.supraventricular import (
     FEATURE_NAMES,
+    Bootstrap,
     MorphologyLayout,
     SupraventricularModel,
     beat_features,
@@ -47,6 +58,8 @@ from ecgtk.scoring.reference import load_reference
 from ecgtk.summary.af import af_episodes
 
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
+#: Bootstrap refits of the shipped model (its uncertainty; experiment 4 of the plan).
+BOOTSTRAP_FITS = 32
 #: Feature sets (columns of FEATURE_NAMES) of ``--features``.
 FEATURE_SETS = {
     "rr": (0, 1, 2),
@@ -87,9 +100,12 @@ def prepare(rec: PipelineRecord, lay: MorphologyLayout, neighbours: int = 8,
 
 
 def fit(parts: list[Prepared], columns: tuple[int, ...], threshold: float, c: float = 1.0,
-        neighbours: int = 8, block: int = 256, meta: dict | None = None
+        neighbours: int = 8, block: int = 256, meta: dict | None = None,
+        standardisation: tuple[np.ndarray, np.ndarray] | None = None
         ) -> SupraventricularModel:
-    """Logistic regression on the N beats outside AF of ``parts`` (features ``columns``)."""
+    """Logistic regression on the N beats outside AF of ``parts`` (features ``columns``),
+    standardised by their own mean and scale, or by ``standardisation`` ``(mean, scale)``
+    when given (a bootstrap refit on its main fit's scale)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([p.x[~p.in_af] for p in parts])
@@ -97,14 +113,39 @@ def fit(parts: list[Prepared], columns: tuple[int, ...], threshold: float, c: fl
     mean = np.zeros(len(FEATURE_NAMES))
     scale = np.ones(len(FEATURE_NAMES))
     cols = list(columns)
-    mean[cols] = x[:, cols].mean(axis=0)
-    scale[cols] = np.maximum(x[:, cols].std(axis=0), 1e-9)
+    if standardisation is None:
+        mean[cols] = x[:, cols].mean(axis=0)
+        scale[cols] = np.maximum(x[:, cols].std(axis=0), 1e-9)
+    else:
+        mean[cols], scale[cols] = standardisation[0][cols], standardisation[1][cols]
     z = (x[:, cols] - mean[cols]) / scale[cols]
     lr = LogisticRegression(C=c, max_iter=2000).fit(z, y)
     coef = np.zeros(len(FEATURE_NAMES))
     coef[cols] = lr.coef_[0]
     return SupraventricularModel(FEATURE_NAMES, mean, scale, coef, float(lr.intercept_[0]),
                                  threshold, neighbours, block, meta)
+
+
+def with_bootstrap(parts: list[Prepared], columns: tuple[int, ...],
+                   model: SupraventricularModel, fits: int = BOOTSTRAP_FITS, seed: int = 0
+                   ) -> SupraventricularModel:
+    """``model`` (fitted on ``parts``) with ``fits`` refits, each on the patients of ``parts``
+    drawn with replacement (a patient's records once per draw), on ``model``'s features and
+    standardisation: the spread of P(S) over them is the beat's uncertainty. ``model``'s own
+    coefficients and threshold are kept as they are."""
+    by_patient: dict[str, list[Prepared]] = {}
+    for p in parts:
+        by_patient.setdefault(patient_of(p.record.name), []).append(p)
+    patients = sorted(by_patient)
+    rng = np.random.default_rng(seed)
+    coef, intercept = [], []
+    for _ in range(fits):
+        drawn = rng.integers(0, len(patients), len(patients))
+        sample = [p for i in drawn for p in by_patient[patients[i]]]
+        refit = fit(sample, columns, model.threshold, standardisation=(model.mean, model.scale))
+        coef.append(refit.coef)
+        intercept.append(refit.intercept)
+    return replace(model, bootstrap=Bootstrap(np.array(coef), np.array(intercept), seed))
 
 
 def choose_threshold(parts: list[Prepared], columns: tuple[int, ...], k: int = 4,
@@ -137,8 +178,8 @@ def score(parts: list[Prepared], model: SupraventricularModel, lay: MorphologyLa
     per_record = {}
     for p in parts:
         rec = p.record
-        labels, _ = label_supraventricular(rec.samples, rec.labels, rec.morphology, lay, p.af,
-                                           model)
+        labels = label_supraventricular(rec.samples, rec.labels, rec.morphology, lay, p.af,
+                                        model).labels
         per_record[rec.name] = score_record(load_reference(rec.reference), rec.samples, labels)
     gross = score_many(per_record)["gross"]
     return {"sveb": gross["sveb"], "veb": gross["veb"], "beats": gross["beats"],
@@ -211,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the outer CV's patient split")
     ap.add_argument("--cv-only", action="store_true", help="skip the leave-one-database-out")
     ap.add_argument("--json", type=Path, default=None, help="write the evaluation here")
+    ap.add_argument("--bootstrap", type=int, default=BOOTSTRAP_FITS,
+                    help="refits on resampled patients stored with the model (0: none)")
     args = ap.parse_args(argv)
     columns = FEATURE_SETS[args.features]
     lay = layout()
@@ -229,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         meta = {"trained_on": "MIT-BIH DS1 + paced (26) and svdb (39): 65 patients",
                 "features_used": result["features"]}
         model = train(parts, columns, meta)
+        if args.bootstrap:
+            model = with_bootstrap(parts, columns, model, args.bootstrap)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "supraventricular.json").write_text(json.dumps(model.to_dict(), indent=1))
         print(f"wrote {args.out / 'supraventricular.json'} (threshold {model.threshold})")

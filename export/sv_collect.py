@@ -5,8 +5,9 @@ per record, what ``ecgtk run`` knows when it labels S: every candidate (samples 
 own rate), its label from models 1 and 2 and the rules (``N``, ``V``, ``artefact``), and its
 coarse morphology (:attr:`ecgtk.inference.models.ChunkCalls.morphology`). Running the models
 is the slow part, so :func:`collect` runs the shipped models once per record and stores these
-arrays in ``CACHE/<record>.npz``, with the models' sha256; everything after (features, fits,
-scores) reads the cache. A cached record made by other models is made again.
+arrays in ``CACHE/<record>.npz``, with the models' sha256 and the rules' settings; everything
+after (features, fits, scores) reads the cache. A cached record made by other models or other
+rules is made again.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _run_pipeline(base: Path) -> dict[str, np.ndarray]:
     recording = read_recording(Path(f"{base}.hea"))
     samples, calls = call_recording(recording, _MODELS)
     info = _MODELS.info["ventricular"]
-    out = classify_calls(samples, calls, info.threshold, DEFAULT_RULES, info.calibration, None)
+    out = classify_calls(samples, calls, info.threshold, DEFAULT_RULES, info.calibration, None,
+                         fs=recording.fs)
     return {"models": np.str_(models_key()), "samples": samples, "labels": out.labels.astype(str),
             "morphology": calls.morphology.astype(np.float32),
             "fs": np.float64(recording.fs), "duration_s": np.float64(recording.duration_s)}
@@ -54,11 +56,16 @@ _MODELS = None
 
 
 def models_key() -> str:
-    """The sha256 of the shipped models 1 and 2, which the cached labels depend on."""
-    from ecgtk.models import sha256_of, shipped_models
+    """The sha256 of the shipped models 1 and 2 and of the pipeline's rule settings, which
+    the cached labels depend on."""
+    import hashlib
 
-    return " ".join(sha256_of(path)[:16] for path in shipped_models()
-                    if path.name in ("beat.onnx", "ventricular.onnx"))
+    from ecgtk.models import sha256_of, shipped_models
+    from ecgtk.pipeline import DEFAULT_RULES
+
+    rules = hashlib.sha256(repr(DEFAULT_RULES).encode()).hexdigest()[:16]
+    return " ".join([*(sha256_of(path)[:16] for path in shipped_models()
+                       if path.name in ("beat.onnx", "ventricular.onnx")), f"rules {rules}"])
 
 
 def _cached_by_these_models(file: Path, key: str) -> bool:

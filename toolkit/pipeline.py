@@ -171,19 +171,20 @@ def finish_analysis(record_id: str, fs: float, duration_s: float, samples: np.nd
     if review_threshold is None:
         review_threshold = ventricular.review_threshold
     out = classify_calls(samples, calls, ventricular.threshold, rules, ventricular.calibration,
-                         review_threshold, clock)
+                         review_threshold, clock, fs=fs)
     templates = out.templates
     with clock.stage("validation"):  # AF episodes and S beats
         af = af_episodes(samples, out.labels, fs)
         layout = MorphologyLayout.of_model(ventricular.before, ventricular.after,
                                            ventricular.rate_hz, ventricular.input_leads,
                                            COARSEN_STEP)
-        labels, p_sv = label_supraventricular(samples, out.labels, calls.morphology, layout, af)
+        labels, p_sv, u_sv = label_supraventricular(samples, out.labels, calls.morphology,
+                                                    layout, af)
     beats = beats_table(record_id, samples, fs, labels=labels, p_beat=calls.p_beat,
                         p_ventricular=out.p_ventricular, uncertainty=out.uncertainty,
                         cluster=np.ma.masked_less(out.cluster, 0),
                         review=np.where(labels == "artefact", None, out.review),
-                        p_supraventricular=p_sv)
+                        p_supraventricular=p_sv, uncertainty_supraventricular=u_sv)
     clusters = clusters_table(record_id, templates.n_beats, templates.labels,
                               templates.templates, templates.merged_from,
                               cluster_mean_uncertainty(out))

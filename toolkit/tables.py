@@ -80,6 +80,8 @@ BEATS_SCHEMA = pa.schema([
     ("review", pa.bool_()),
     # calibrated P(supraventricular) of the N and S beats (ecgtk.labelling.supraventricular)
     ("p_supraventricular", pa.float32()),
+    # spread of p_supraventricular over the S model's bootstrap fits, 0 to 0.5 (same module)
+    ("uncertainty_supraventricular", pa.float32()),
 ])
 
 BEAT_LABELS = ("N", "S", "V", "artefact")
@@ -156,7 +158,8 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
                 uncertainty: np.ndarray | None = None,
                 cluster: np.ndarray | None = None,
                 review: np.ndarray | None = None,
-                p_supraventricular: np.ndarray | None = None) -> pa.Table:
+                p_supraventricular: np.ndarray | None = None,
+                uncertainty_supraventricular: np.ndarray | None = None) -> pa.Table:
     """One row per beat in the beats schema. ``samples`` at the recording's rate ``fs`` Hz.
 
     ``labels`` defaults to ``"N"`` for every beat (the detector's view); columns not given are
@@ -191,6 +194,7 @@ def beats_table(record_id: str, samples: np.ndarray, fs: float, labels: np.ndarr
         pa.array(rr_next, type=pa.float32(), from_pandas=True),
         _optional(review, n, pa.bool_()),
         _optional(p_supraventricular, n, pa.float32()),
+        _optional(uncertainty_supraventricular, n, pa.float32()),
     ], schema=BEATS_SCHEMA)
 
 

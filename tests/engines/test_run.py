@@ -71,6 +71,21 @@ def test_sample_run_follows_the_contract(sample_run):
     assert b"ecgtk_version" in meta
 
 
+def test_sample_run_writes_the_supraventricular_uncertainty(sample_run):
+    """Issue 36's uncertainty column: after ``p_supraventricular``, float32, set exactly
+    where the probability is (the N and S beats), 0 to 0.5."""
+    beats = ds.dataset(sample_run / "beats", format="parquet").to_table()
+    names = beats.schema.names
+    assert names.index("uncertainty_supraventricular") == names.index("p_supraventricular") + 1
+    assert beats.schema.field("uncertainty_supraventricular").type == pa.float32()
+    u = beats.column("uncertainty_supraventricular")
+    assert u.is_null().equals(beats.column("p_supraventricular").is_null())
+    labels = np.array(beats.column("label").to_pylist())
+    assert (~np.asarray(u.is_null())).tolist() == np.isin(labels, ["N", "S"]).tolist()
+    values = np.asarray(u.drop_null())
+    assert (values >= 0).all() and (values <= 0.5).all() and values.max() > 0
+
+
 def test_second_run_does_nothing_and_rewrites_nothing(sample_run):
     before = mtimes(sample_run)
     result = run("--out", str(sample_run))

@@ -1,4 +1,5 @@
-"""The supraventricular stage: S labels from the third classifier, through the whole pipeline."""
+"""The supraventricular stage: S labels from the third classifier and their uncertainty (the
+spread over its bootstrap fits), through the whole pipeline."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import ecgtk
 from ecgtk.labelling.supraventricular import (
     FEATURE_NAMES,
+    Bootstrap,
     MorphologyLayout,
     SupraventricularModel,
     label_supraventricular,
@@ -17,6 +19,7 @@ from ecgtk.labelling.supraventricular import (
     shipped_supraventricular_path,
 )
 from ecgtk.models import sha256_of, shipped_models
+from ecgtk.tables import beats_table
 
 FS = 360.0
 RR_S = 0.85
@@ -96,6 +99,17 @@ def test_p_supraventricular_is_set_for_n_and_s_beats_only(with_premature):
     assert ((values >= threshold) == (labels[known] == "S")).all()
 
 
+def test_uncertainty_is_set_where_p_is_and_lies_in_0_to_half(with_premature):
+    beats = with_premature[0].beats
+    assert str(beats.schema.field("uncertainty_supraventricular").type) == "float"
+    p = beats.column("p_supraventricular")
+    u = beats.column("uncertainty_supraventricular")
+    assert u.is_null().equals(p.is_null())
+    values = np.asarray(u.drop_null().to_pylist())
+    assert values.size > 300 and (values >= 0).all() and (values <= 0.5).all()
+    assert values.max() > 0  # the bootstrap fits disagree somewhere
+
+
 def _steady_with_premature(n: int = 200, every: int = 10):
     samples = np.arange(1, n + 1, dtype=np.int64) * 300
     samples[every - 1::every] -= 100
@@ -105,14 +119,17 @@ def _steady_with_premature(n: int = 200, every: int = 10):
 def test_beats_inside_af_are_never_s():
     layout = MorphologyLayout.of_model(150, 150, 360.0, 2, 5)
     samples, labels, morphology = _steady_with_premature()
-    out, p = label_supraventricular(samples, labels, morphology, layout)
+    out, p, u = label_supraventricular(samples, labels, morphology, layout)
     s_rows = np.flatnonzero(out == "S")
     assert set(range(9, 190, 10)) <= set(s_rows) <= set(range(9, 200, 10))
     af = [(int(samples[50]), int(samples[150]))]
-    out_af, p_af = label_supraventricular(samples, labels, morphology, layout, af)
+    out_af, p_af, u_af = label_supraventricular(samples, labels, morphology, layout, af)
     inside = (samples >= af[0][0]) & (samples <= af[0][1])
     assert not (out_af[inside] == "S").any() and (p_af[inside] == 0).all()
+    assert (u_af[inside] == 0).all()  # the rule decides inside AF, not the model
+    assert (u[inside] > 0).any()  # outside AF the same beats have a spread
     assert (out_af[~inside] == out[~inside]).all()
+    np.testing.assert_array_equal(u_af[~inside], u[~inside])
 
 
 def test_v_and_artefacts_stay_as_they_are():
@@ -120,9 +137,10 @@ def test_v_and_artefacts_stay_as_they_are():
     samples, labels, morphology = _steady_with_premature()
     labels[9] = "V"
     labels[19] = "artefact"
-    out, p = label_supraventricular(samples, labels, morphology, layout)
+    out, p, u = label_supraventricular(samples, labels, morphology, layout)
     assert out[9] == "V" and out[19] == "artefact"
     assert np.isnan(p[9]) and np.isnan(p[19])
+    assert np.isnan(u[9]) and np.isnan(u[19]) and not np.isnan(u[[0, 29]]).any()
 
 
 def test_the_model_file_round_trips_and_is_shipped(tmp_path):
@@ -133,6 +151,8 @@ def test_the_model_file_round_trips_and_is_shipped(tmp_path):
     again = SupraventricularModel.from_dict(json.loads(copy.read_text()))
     x = np.random.default_rng(0).normal(size=(5, len(FEATURE_NAMES)))
     np.testing.assert_allclose(again.probability(x), model.probability(x))
+    assert model.bootstrap is not None and model.bootstrap.coef.shape == (32, len(FEATURE_NAMES))
+    np.testing.assert_allclose(again.uncertainty(x), model.uncertainty(x))
     path = shipped_supraventricular_path()
     assert path in shipped_models() and len(sha256_of(path)) == 64
 
@@ -141,3 +161,57 @@ def test_the_p_wave_region_is_before_the_qrs():
     layout = MorphologyLayout.of_model(150, 150, 360.0, 2, 5)
     assert (layout.length, layout.centre, layout.rate_hz) == (60, 30, 72.0)
     assert layout.region((-0.25, -0.08)) == (12, 25)
+
+
+def _tiny_model() -> SupraventricularModel:
+    """A hand-made model on the first two features, with three bootstrap fits."""
+    k = len(FEATURE_NAMES)
+    coef = np.zeros(k)
+    coef[:2] = [-2.0, 1.0]
+    boot = np.zeros((3, k))
+    boot[:, :2] = [[-1.5, 0.5], [-2.5, 1.5], [-2.0, 0.0]]
+    return SupraventricularModel(
+        FEATURE_NAMES, np.full(k, 0.1), np.full(k, 0.5), coef, -3.0, 0.2,
+        bootstrap=Bootstrap(boot, np.array([-2.5, -3.5, -3.0])))
+
+
+def test_uncertainty_is_the_spread_of_p_over_the_bootstrap_fits():
+    model = _tiny_model()
+    x = np.random.default_rng(1).normal(0, 0.3, size=(50, len(FEATURE_NAMES)))
+    x[3, 0] = np.nan  # a missing feature counts as the training mean, as in probability()
+    expected = []
+    for row in x:
+        z = np.nan_to_num((row - 0.1) / 0.5)
+        ps = [1 / (1 + np.exp(-(z @ c + b)))
+              for c, b in zip(model.bootstrap.coef, model.bootstrap.intercept, strict=True)]
+        expected.append(np.std(ps))
+    np.testing.assert_allclose(model.uncertainty(x), expected, rtol=1e-12)
+    assert (model.uncertainty(x) <= 0.5).all()
+
+
+def test_a_model_file_without_bootstrap_loads_and_leaves_the_uncertainty_null(tmp_path):
+    shipped = load_supraventricular()
+    d = shipped.to_dict()
+    d.pop("bootstrap")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(d))
+    model = load_supraventricular(old)
+    assert model.bootstrap is None
+    layout = MorphologyLayout.of_model(150, 150, 360.0, 2, 5)
+    samples, labels, morphology = _steady_with_premature()
+    af = [(int(samples[50]), int(samples[150]))]
+    out, p, u = label_supraventricular(samples, labels, morphology, layout, af, model)
+    out_new, p_new, _ = label_supraventricular(samples, labels, morphology, layout, af, shipped)
+    assert (out == out_new).all() and np.array_equal(p, p_new, equal_nan=True)
+    assert np.isnan(u).all()  # unknown, inside AF as well
+    table = beats_table("r", samples, 360.0, labels=out, p_supraventricular=p,
+                        uncertainty_supraventricular=u)
+    assert table.column("uncertainty_supraventricular").null_count == len(samples)
+
+
+def test_a_bootstrap_needs_one_intercept_per_fit():
+    d = _tiny_model().to_dict()
+    assert d["bootstrap"]["fits"] == 3
+    d["bootstrap"]["intercept"] = [0.0, 1.0]
+    with pytest.raises(ValueError, match="bootstrap"):
+        SupraventricularModel.from_dict(d)

@@ -58,11 +58,16 @@ def test_s_beats_leave_nn_intervals_out_of_the_hrv():
 def test_tables_carry_the_s_label_and_columns():
     assert "S" in BEAT_LABELS
     names = BEATS_SCHEMA.names
-    assert names[-1] == "p_supraventricular"  # added at the end (docs/design.md)
+    # added at the end (docs/design.md)
+    assert names[-2:] == ["p_supraventricular", "uncertainty_supraventricular"]
     assert str(BEATS_SCHEMA.field("p_supraventricular").type) == "float"
+    assert str(BEATS_SCHEMA.field("uncertainty_supraventricular").type) == "float"
     for name in SV_COLUMNS:
         assert str(RECORDS_SCHEMA.field(name).type) == "int64"
     table = beats_table("r", np.array([1, 2, 3]), FS, labels=np.array(["N", "S", "V"]),
-                        p_supraventricular=np.array([0.1, 0.9, np.nan]))
+                        p_supraventricular=np.array([0.1, 0.9, np.nan]),
+                        uncertainty_supraventricular=np.array([0.01, 0.2, np.nan]))
     assert table.column("p_supraventricular").to_pylist()[2] is None
+    assert table.column("uncertainty_supraventricular").to_pylist()[2] is None
+    assert beats_table("r", np.array([1]), FS).column("uncertainty_supraventricular").null_count
     assert table.column("label").to_pylist() == ["N", "S", "V"]

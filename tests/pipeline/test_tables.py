@@ -17,8 +17,10 @@ DESIGN_BEATS = {
 }
 #: Added by the uncertainty issue (documented in the README's table section).
 ADDED_BEATS = {"review": pa.bool_()}
-#: Added by issue 36 (supraventricular beats), at the end (docs/design.md, "Parquet contract").
-SUPRAVENTRICULAR_BEATS = {"p_supraventricular": pa.float32()}
+#: Added by issue 36 (supraventricular beats), at the end (docs/design.md, "Parquet contract"):
+#: the probability, then its uncertainty.
+SUPRAVENTRICULAR_BEATS = {"p_supraventricular": pa.float32(),
+                          "uncertainty_supraventricular": pa.float32()}
 
 
 def test_beats_schema_is_the_design_contract():

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtk.export.supraventricular import FEATURE_SETS, Prepared, choose_threshold, fit
+from ecgtk.export.supraventricular import (
+    FEATURE_SETS,
+    Prepared,
+    choose_threshold,
+    fit,
+    with_bootstrap,
+)
 from ecgtk.export.sv_collect import PipelineRecord
 from ecgtk.labelling.supraventricular import FEATURE_NAMES, MorphologyLayout, beat_features
 
@@ -37,6 +43,25 @@ def test_fit_learns_prematurity_and_chooses_a_threshold_inside():
     called = model.probability(held.x) >= model.threshold
     f1 = 2 * (called & held.y).sum() / (called.sum() + held.y.sum())
     assert f1 > 0.9 and info["inner_f1_per_beat"] > 0.9
+
+
+def test_the_bootstrap_refits_resampled_patients_and_leaves_the_main_fit_alone():
+    parts = [_patient(f"p{i}", i) for i in range(6)]
+    columns = FEATURE_SETS["rr"]
+    model = fit(parts, columns, 0.3)
+    boot = with_bootstrap(parts, columns, model, fits=5, seed=3)
+    for name in ("mean", "scale", "coef"):
+        np.testing.assert_array_equal(getattr(boot, name), getattr(model, name))
+    assert (boot.intercept, boot.threshold) == (model.intercept, model.threshold)
+    b = boot.bootstrap
+    assert b.coef.shape == (5, len(FEATURE_NAMES)) and b.intercept.shape == (5,) and b.seed == 3
+    assert (b.coef[:, 3:] == 0).all() and (b.coef[:, 0] < 0).all()
+    assert len({tuple(c) for c in b.coef}) == 5  # each fit saw another draw of patients
+    # a fit on all patients once, on the main fit's scale, is the main fit again
+    same = fit(parts, columns, 0.3, standardisation=(model.mean, model.scale))
+    np.testing.assert_allclose(same.coef, model.coef, rtol=1e-6)
+    again = with_bootstrap(parts, columns, model, fits=5, seed=3).bootstrap
+    np.testing.assert_array_equal(again.coef, b.coef)  # the seed decides the draws
 
 
 def test_cached_calls_are_made_again_when_the_models_change(tmp_path, data_dir, monkeypatch):

@@ -10,6 +10,7 @@
 5. :mod:`~ecgtk.labelling.classify`: the whole decision, chaining the above
    (:func:`classify_calls`).
 6. :mod:`~ecgtk.labelling.supraventricular`: after the AF episodes are found, the N beats
-   outside them that a small logistic model calls supraventricular become ``S``
+   outside them that a small logistic model calls supraventricular become ``S``, each N and
+   S beat with its probability and that probability's spread over the model's bootstrap fits
    (called from :func:`ecgtk.pipeline.finish_analysis`).
 """

@@ -13,7 +13,9 @@
    template's is V below the threshold too (rule 6 of :mod:`ecgtk.labelling.rules`), as is one
    just below the threshold and far above the dominant template (rule 7, off by default).
 4. The other rules of :mod:`ecgtk.labelling.rules` (a V call shaped like the dominant beat is N),
-   then the template vote, and each template labelled by the majority of its beats.
+   then the template vote, then rule 8 (an on-time V call among rejected candidates, in
+   noise, is N; needs the sampling rate ``fs``), and each template labelled by the majority
+   of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
    (:func:`ecgtk.labelling.uncertainty.calibrate`); ``uncertainty``: its spread over the Monte-Carlo
    dropout passes (:mod:`ecgtk.labelling.uncertainty`); beats at or above the review threshold are
@@ -34,6 +36,7 @@ from ecgtk.labelling.rules import (
     blend_with_template,
     distinct_templates,
     early_templates,
+    noisy_on_time,
     qrs_too_small,
     validate_calls,
     vote_by_template,
@@ -78,7 +81,7 @@ def group_beats(morphology: np.ndarray, seed: int = 0, n_start: int = N_START,
 def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
                   rules: ValidationRules | None = None,
                   group: Callable[[np.ndarray, int, int], Templates] | None = None,
-                  clock: StageClock = NO_CLOCK) -> Decision:
+                  clock: StageClock = NO_CLOCK, fs: float | None = None) -> Decision:
     """Steps 1-4 of the module docstring for the candidates at ``samples`` (ascending).
 
     ``ventricular_threshold`` applies to model 2's own probability scale. ``group(rows,
@@ -86,7 +89,8 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     number of clusters (default: :func:`group_beats` on their morphology); benchmarks pass a
     cached one, since the grouping does not depend on labels. The V decision averages the
     template means of the groupings of ``rules.template_starts`` (grouping k: seed k); the
-    first gives the templates.
+    first gives the templates. ``fs`` (Hz, the rate of ``samples``) is rule 8's clock; None
+    leaves rule 8 out.
     """
     rules = rules or ValidationRules()
     small = calls.is_beat & qrs_too_small(calls.amplitude, rules)
@@ -125,6 +129,10 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
         changed["small"] = int(small.sum())
         labels[rows], changed["template_vote"] = vote_by_template(
             labels[rows], templates.assignment, rules)
+        noisy = (noisy_on_time(samples, labels, fs, rules) if fs is not None
+                 else np.zeros(len(samples), dtype=bool))
+        labels[noisy] = "N"
+        changed["noisy_on_time"] = int(noisy.sum())
         templates = replace(templates, labels=majority_labels(
             templates.assignment, labels[rows], len(templates.n_beats)))
     return Decision(labels, rows, templates, changed)
@@ -134,12 +142,13 @@ def classify_calls(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold
                    rules: ValidationRules | None = None,
                    calibration: tuple[float, float] | None = None,
                    review_threshold: float | None = None,
-                   clock: StageClock = NO_CLOCK) -> Classified:
+                   clock: StageClock = NO_CLOCK, fs: float | None = None) -> Classified:
     """Labels of one recording's candidates at ``samples`` (ascending) from the models'
     ``calls`` (:func:`decide_labels`). ``ventricular_threshold`` applies to model 2's own
     probability; ``calibration`` (Platt ``(a, b)``, None: none) maps it to the reported
-    ``p_ventricular``; ``review_threshold`` None marks no beat for review."""
-    decision = decide_labels(samples, calls, ventricular_threshold, rules, clock=clock)
+    ``p_ventricular``; ``review_threshold`` None marks no beat for review; ``fs`` (Hz) is the
+    rate of ``samples`` (None: rule 8 left out)."""
+    decision = decide_labels(samples, calls, ventricular_threshold, rules, clock=clock, fs=fs)
     labels = decision.labels
     with clock.stage("validation"):
         beat = labels != "artefact"

@@ -46,6 +46,12 @@ measured (``python -m research.validation_eval``).
    223's missed V beats in one and cost VEB F1 on the noise records in all
    (research/ventricular_experiments.md,
    "Validation patients with enough V beats"; ``distinct_eval``, research/README.md).
+8. ``noisy_on_time`` (last, after the template vote, :func:`noisy_on_time`): a V call on a
+   beat with at least ``noise_min_rejected`` rejected candidates (model 1's artefacts, rule 1's
+   small QRS) within ``noise_window_s`` either side, that is not premature (RR ratio at least
+   ``on_time_rr_ratio``), is N. Noise makes a normal beat look odd to model 2, not early, and
+   it makes the detector find candidates that model 1 rejects. Measured on the fold models of
+   four evaluation runs in research/recorders_plan.md (experiment 7).
 """
 
 from __future__ import annotations
@@ -93,6 +99,14 @@ class ValidationRules:
     #: above the largest template's mean it must be (logits)
     distinct_template_margin: float | None = None
     distinct_template_gap: float = 5.0
+    #: rule 8: how far either side (s) rejected candidates are counted (None: off), and how
+    #: many make a beat's surroundings noisy (3: experiment 8 of research/recorders_plan.md;
+    #: 2 took escape beats from a clean record)
+    noise_window_s: float | None = 5.0
+    noise_min_rejected: int = 3
+    #: rule 8 leaves beats later than this RR ratio alone (escape beats come late; None: no
+    #: upper bound)
+    noise_late_rr_ratio: float | None = None
 
     def __post_init__(self) -> None:
         starts = tuple(int(k) for k in self.template_starts)
@@ -272,3 +286,32 @@ def _template_mean(values: np.ndarray, assignment: np.ndarray) -> np.ndarray:
     """Per beat, the mean of ``values`` over the beats of its template (``assignment``)."""
     return (np.bincount(assignment, weights=values)
             / np.maximum(np.bincount(assignment), 1))[assignment]
+
+
+def noisy_on_time(samples: np.ndarray, labels: np.ndarray, fs: float,
+                  rules: ValidationRules) -> np.ndarray:
+    """Rule 8: which ``V`` calls a noisy stretch makes ``N``, a bool mask over the candidates.
+
+    ``samples`` are every candidate's position (ascending, at ``fs`` Hz) and ``labels`` their
+    labels (``N``/``V``/``artefact``; artefacts are the rejected candidates). A V call is N
+    when at least ``noise_min_rejected`` artefacts lie within ``noise_window_s`` seconds
+    either side and its RR ratio among the beats (:func:`rr_ratio`) is at least
+    ``on_time_rr_ratio``.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    labels = np.asarray(labels, dtype=object)
+    out = np.zeros(len(samples), dtype=bool)
+    if rules.noise_window_s is None or len(samples) < 2:
+        return out
+    rejected = labels == "artefact"
+    counts = np.concatenate([[0], np.cumsum(rejected)])
+    half = rules.noise_window_s * fs
+    nearby = (counts[np.searchsorted(samples, samples + half, side="right")]
+              - counts[np.searchsorted(samples, samples - half, side="left")])
+    beats = np.flatnonzero(~rejected)
+    ratio = np.full(len(samples), np.nan)
+    ratio[beats] = rr_ratio(samples[beats], rules.rr_neighbours)
+    late = np.inf if rules.noise_late_rr_ratio is None else rules.noise_late_rr_ratio
+    out[:] = ((labels == "V") & (nearby >= rules.noise_min_rejected)
+              & (ratio >= rules.on_time_rr_ratio) & (ratio <= late))
+    return out

@@ -7,6 +7,12 @@ supraventricular, and becomes ``S`` when that reaches the model's threshold. ``V
 ``artefact`` stay as they are; a beat inside an AF episode is never ``S`` (its probability is
 0: in AF there is no sinus rhythm for a beat to be premature against).
 
+Each such beat also gets ``uncertainty_supraventricular``: the standard deviation of P(S)
+over the model's bootstrap fits (the same regression fitted again on patients drawn with
+replacement, :class:`Bootstrap`), 0 to 0.5: how much the probability depends on which
+patients trained the model. It is 0 inside AF (the rule decides there, not the model) and NaN
+when the model file has no bootstrap fits (files written before they existed).
+
 The features (:func:`beat_features`) use neither model's probabilities, so retraining models
 1 and 2 leaves this model valid:
 
@@ -21,7 +27,7 @@ The features (:func:`beat_features`) use neither model's probabilities, so retra
   consecutive N beats.
 
 The model is a small JSON file (``models/supraventricular.json``: feature names, their
-standardisation, coefficients, intercept, threshold; trained by
+standardisation, coefficients, intercept, threshold, the bootstrap fits; trained by
 :mod:`ecgtk.export.supraventricular`), applied with numpy alone.
 """
 
@@ -32,14 +38,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ecgtk.kernels.prematurity import PREMATURITY_NAMES, SHAPE_NAMES, prematurity, shape_features
 
-__all__ = ["FEATURE_NAMES", "MorphologyLayout", "SupraventricularModel", "beat_features",
-           "in_episodes", "label_supraventricular", "load_supraventricular",
-           "shipped_supraventricular_path", "shipped_supraventricular_sha256"]
+__all__ = ["FEATURE_NAMES", "Bootstrap", "MorphologyLayout", "SupraventricularCalls",
+           "SupraventricularModel", "beat_features", "in_episodes", "label_supraventricular",
+           "load_supraventricular", "shipped_supraventricular_path",
+           "shipped_supraventricular_sha256"]
 
 FEATURE_NAMES = PREMATURITY_NAMES + SHAPE_NAMES
 #: The P-wave region, s relative to the R peak ([start, stop)), and the QRS region.
@@ -74,8 +82,35 @@ class MorphologyLayout:
 
 
 @dataclass(frozen=True)
+class Bootstrap:
+    """``B`` refits of the regression on patients drawn with replacement, on the main fit's
+    standardisation: ``coef`` ``(B, features)``, ``intercept`` ``(B,)``; ``seed`` drew them."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return {"fits": int(len(self.intercept)), "seed": self.seed,
+                "resampled": "patients, with replacement",
+                "coef": self.coef.tolist(), "intercept": self.intercept.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict, features: int) -> Bootstrap:
+        coef = np.asarray(d["coef"], dtype=np.float64)
+        intercept = np.asarray(d["intercept"], dtype=np.float64)
+        if (coef.ndim != 2 or coef.shape[1] != features or intercept.shape != coef.shape[:1]
+                or len(coef) < 2):
+            raise ValueError(f"bootstrap needs >= 2 fits of {features} coefficients and one "
+                             f"intercept each, got coef {coef.shape}, intercept "
+                             f"{intercept.shape}")
+        return cls(coef, intercept, int(d.get("seed", 0)))
+
+
+@dataclass(frozen=True)
 class SupraventricularModel:
-    """A fitted logistic regression over :data:`FEATURE_NAMES` and its settings."""
+    """A fitted logistic regression over :data:`FEATURE_NAMES` and its settings; with
+    ``bootstrap`` (optional) its refits on resampled patients, for the uncertainty."""
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -86,32 +121,53 @@ class SupraventricularModel:
     neighbours: int = 8
     block: int = 256
     meta: dict | None = None
+    bootstrap: Bootstrap | None = None
 
     @property
     def uses_shape(self) -> bool:
         """Whether any shape feature has a coefficient (else they need not be computed)."""
-        return bool(np.any(self.coef[len(PREMATURITY_NAMES):] != 0))
+        shape = slice(len(PREMATURITY_NAMES), None)
+        boot = self.bootstrap is not None and bool(np.any(self.bootstrap.coef[:, shape] != 0))
+        return bool(np.any(self.coef[shape] != 0)) or boot
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(n, features)`` on the fit's scale, NaN as 0 (the training mean)."""
+        return np.nan_to_num((np.asarray(x, dtype=np.float64) - self.mean) / self.scale)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated P(S) of each row of ``x`` ``(n, features)``, float64."""
-        z = np.nan_to_num((np.asarray(x, dtype=np.float64) - self.mean) / self.scale)
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-(self.standardise(x) @ self.coef + self.intercept)))
+
+    def uncertainty(self, x: np.ndarray) -> np.ndarray:
+        """Standard deviation (ddof 0) of P(S) over the bootstrap fits for each row of ``x``,
+        float64, 0 to 0.5; NaN everywhere when the model has no bootstrap."""
+        if self.bootstrap is None:
+            return np.full(len(x), np.nan)
+        z = self.standardise(x) @ self.bootstrap.coef.T + self.bootstrap.intercept
+        return (1.0 / (1.0 + np.exp(-z))).std(axis=1)
 
     def to_dict(self) -> dict:
-        return {"kind": "logistic", "features": list(self.features),
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": float(self.intercept),
-                "threshold": float(self.threshold), "neighbours": self.neighbours,
-                "block": self.block, "meta": self.meta or {}}
+        d = {"kind": "logistic", "features": list(self.features),
+             "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+             "coef": self.coef.tolist(), "intercept": float(self.intercept),
+             "threshold": float(self.threshold), "neighbours": self.neighbours,
+             "block": self.block, "meta": self.meta or {}}
+        if self.bootstrap is not None:
+            d["bootstrap"] = self.bootstrap.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> SupraventricularModel:
+        """The model of a JSON dict; a file without ``bootstrap`` (written before the bootstrap
+        existed) loads with ``bootstrap`` None."""
         if tuple(d["features"]) != FEATURE_NAMES:
             raise ValueError(f"model features {d['features']} are not {list(FEATURE_NAMES)}")
+        boot = d.get("bootstrap")
         return cls(tuple(d["features"]), np.asarray(d["mean"], float),
                    np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    float(d["intercept"]), float(d["threshold"]), int(d["neighbours"]),
-                   int(d["block"]), d.get("meta"))
+                   int(d["block"]), d.get("meta"),
+                   None if boot is None else Bootstrap.from_dict(boot, len(FEATURE_NAMES)))
 
 
 def shipped_supraventricular_path() -> Path:
@@ -180,22 +236,38 @@ def in_episodes(samples: np.ndarray, episodes) -> np.ndarray:
     return inside
 
 
+class SupraventricularCalls(NamedTuple):
+    """What :func:`label_supraventricular` gives, one value per candidate."""
+
+    labels: np.ndarray  # object: N, S, V, artefact
+    p: np.ndarray  # float32 P(S); NaN for V and artefacts, 0 inside AF
+    uncertainty: np.ndarray  # float32 spread of P(S) over the bootstrap; NaN where p is
+
+
 def label_supraventricular(samples: np.ndarray, labels: np.ndarray, morphology: np.ndarray,
                            layout: MorphologyLayout, af_episodes=(),
                            model: SupraventricularModel | None = None
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels, p_supraventricular)``: ``labels`` with the N beats at or above the model's
-    threshold, outside the ``af_episodes`` (``(start, end)`` samples), made ``S``; and the
-    float32 probability of each candidate (NaN for V and artefacts, 0 inside AF)."""
+                           ) -> SupraventricularCalls:
+    """``(labels, p_supraventricular, uncertainty_supraventricular)``: ``labels`` with the N
+    beats at or above the model's threshold, outside the ``af_episodes`` (``(start, end)``
+    samples), made ``S``; the float32 probability of each candidate (NaN for V and artefacts,
+    0 inside AF); and its float32 uncertainty (NaN where the probability is, 0 inside AF, NaN
+    for every beat when the model has no bootstrap)."""
     model = model or load_supraventricular()
     labels = np.asarray(labels, dtype=object).copy()
     p = np.full(len(labels), np.nan, dtype=np.float32)
+    u = np.full(len(labels), np.nan, dtype=np.float32)
     rows, x = beat_features(samples, labels, morphology, layout, model.neighbours, model.block,
                             model.uses_shape)
     if rows.size == 0:
-        return labels, p
+        return SupraventricularCalls(labels, p, u)
     prob = model.probability(x)
-    prob[in_episodes(np.asarray(samples)[rows], af_episodes)] = 0.0
+    spread = model.uncertainty(x)
+    inside = in_episodes(np.asarray(samples)[rows], af_episodes)
+    prob[inside] = 0.0
+    if model.bootstrap is not None:
+        spread[inside] = 0.0
     p[rows] = prob
+    u[rows] = spread
     labels[rows[prob >= model.threshold]] = "S"
-    return labels, p
+    return SupraventricularCalls(labels, p, u)

@@ -1,0 +1,109 @@
+"""Rule 8 (``noisy_on_time``): an on-time V call among rejected candidates is N."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import ecgtk
+import ecgtk.pipeline as pipeline
+from ecgtk.engines.archive import sample_archive
+from ecgtk.inference.models import ChunkCalls
+from ecgtk.labelling.classify import decide_labels
+from ecgtk.labelling.rules import ValidationRules, noisy_on_time, rr_ratio
+
+FS = 360.0
+RULES = ValidationRules()
+
+
+def reference(samples, labels, fs, rules):
+    """Plain-Python rule 8: count the artefacts within the window around each V call."""
+    beats = [i for i, label in enumerate(labels) if label != "artefact"]
+    ratio = dict(zip(beats, rr_ratio(np.asarray(samples)[beats], rules.rr_neighbours),
+                     strict=True))
+    late = np.inf if rules.noise_late_rr_ratio is None else rules.noise_late_rr_ratio
+    out = []
+    for i, label in enumerate(labels):
+        nearby = sum(1 for j, other in enumerate(labels) if other == "artefact"
+                     and abs(samples[j] - samples[i]) <= rules.noise_window_s * fs)
+        out.append(label == "V" and nearby >= rules.noise_min_rejected
+                   and rules.on_time_rr_ratio <= ratio[i] <= late)
+    return np.array(out)
+
+
+def rhythm(n=40, rr=300):
+    """``n`` beats every ``rr`` samples (0.83 s at 360 Hz), all N."""
+    return np.arange(1000, 1000 + rr * n, rr), np.full(n, "N", dtype=object)
+
+
+def with_artefacts(samples, labels, at):
+    """Rejected candidates added at the sample positions ``at``."""
+    order = np.argsort(np.r_[samples, at], kind="stable")
+    return (np.r_[samples, at][order],
+            np.r_[labels, np.full(len(at), "artefact", dtype=object)][order])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_the_plain_reference(seed):
+    rng = np.random.default_rng(seed)
+    samples = np.cumsum(rng.integers(80, 400, 300))
+    labels = rng.choice(np.array(["N", "V", "artefact"], dtype=object), 300, p=[0.6, 0.2, 0.2])
+    for rules in (RULES, replace(RULES, noise_min_rejected=1),
+                  replace(RULES, noise_late_rr_ratio=1.1, noise_window_s=2.0)):
+        np.testing.assert_array_equal(noisy_on_time(samples, labels, FS, rules),
+                                      reference(samples, labels, FS, rules))
+
+
+def test_an_on_time_v_call_among_three_rejected_candidates_is_noise():
+    samples, labels = rhythm()
+    labels[20] = "V"  # on time
+    noisy_s, noisy_l = with_artefacts(samples, labels, samples[20] + np.array([-500, 150, 900]))
+    v = np.flatnonzero(noisy_l == "V")
+    assert noisy_on_time(noisy_s, noisy_l, FS, RULES)[v].all()
+    two_s, two_l = with_artefacts(samples, labels, samples[20] + np.array([150, 900]))
+    assert not noisy_on_time(two_s, two_l, FS, RULES).any()  # two are not enough
+    far_s, far_l = with_artefacts(samples, labels,
+                                  samples[20] + np.array([1, 2, 3]) * 100 + 5 * FS)
+    assert not noisy_on_time(far_s, far_l, FS, RULES).any()  # more than 5 s away
+    assert not noisy_on_time(noisy_s, noisy_l, FS, replace(RULES, noise_window_s=None)).any()
+
+
+def test_a_premature_v_call_in_noise_stays_v():
+    samples, labels = rhythm()
+    samples[20] -= 120  # 0.6 of the RR: premature, as ectopic beats are
+    labels[20] = "V"
+    noisy_s, noisy_l = with_artefacts(samples, labels, samples[20] + np.array([-500, 150, 900]))
+    assert not noisy_on_time(noisy_s, noisy_l, FS, RULES).any()
+
+
+def test_decide_labels_applies_rule_8_only_with_the_rate():
+    samples, labels = rhythm()
+    samples, labels = with_artefacts(samples, labels, samples[20] + np.array([-500, 150, 900]))
+    n = len(samples)
+    v = int(np.flatnonzero(samples == rhythm()[0][20])[0])
+    t = np.linspace(0, 1, 60)
+    morphology = np.tile(np.sin(2 * np.pi * t), (n, 1)).astype(np.float32)
+    morphology[v] = np.cos(6 * np.pi * t)  # a shape of its own: a template of its own
+    morphology += np.random.default_rng(0).normal(0, 0.01, morphology.shape).astype(np.float32)
+    p = np.where(np.arange(n) == v, 0.95, 0.05).astype(np.float32)
+    is_beat = labels != "artefact"
+    calls = ChunkCalls(np.where(is_beat, 0.9, 0.1).astype(np.float32), is_beat, p, morphology,
+                       np.ones(n, np.float32), np.zeros((n, 0), np.float32))
+    without = decide_labels(samples, calls, 0.5)
+    assert without.labels[v] == "V" and without.changed["noisy_on_time"] == 0
+    with_rate = decide_labels(samples, calls, 0.5, fs=FS)
+    assert with_rate.labels[v] == "N" and with_rate.changed["noisy_on_time"] == 1
+    assert (with_rate.labels[np.arange(n) != v] == without.labels[np.arange(n) != v]).all()
+
+
+def test_the_pipeline_gives_rule_8_the_recording_rate(monkeypatch):
+    seen = []
+    original = pipeline.classify_calls
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("fs"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "classify_calls", spy)
+    ecgtk.analyse(sample_archive() / "119.hea")
+    assert seen == [360.0]
