@@ -174,10 +174,12 @@ NOTES = {
             "rejected within 5 s either side is N (rule 8, noise, since 0.3.1: noise makes a "
             "normal beat look odd, not early; research/recorders_plan.md, experiments 7 and "
             "8). Off by default: the "
-            "like-normal, on-time and unlike-normal rules, the other half of the template vote "
-            "and rule 7 (distinct templates). The reported p_ventricular stays each beat's own "
-            "calibrated probability. This card's cross-validation figures for the decision are "
-            "in 'At most 200 V beats per training patient (0.2.5)' and 'Limitations' (python -m "
+            "like-normal, on-time and unlike-normal rules, the other half of the template vote, "
+            "rule 7 (distinct templates) and rule 9 (V templates on time among scattered "
+            "beats: noise; experiments 10 and 11). The reported p_ventricular stays each "
+            "beat's own calibrated probability. This card's cross-validation figures for the "
+            "decision are in 'At most 200 V beats per training patient (0.2.5)' and "
+            "'Limitations' (python -m "
             "research.validation_eval, research.template_model_eval); how each part came in, "
             "with its measurement, in research/model_card_history.md."),
         "At most 200 V beats per training patient (0.2.5)": (

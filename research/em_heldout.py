@@ -16,9 +16,10 @@ as hard as nstdb's 6 dB records. ``--scaling nst`` takes it as ``nst`` made nstd
 (:func:`ecgtk.export.real_noise.nst_noise_rms`, one-second windows), about 6 dB stronger for
 ``em``: as hard as nstdb's 0 dB records. Candidates, models 1 and 2 as
 ``ecgtk.export.evaluate`` runs them (:func:`ecgtk.export.crossval.run_pipeline`); labels as
-``ecgtk run`` gives them, with rule 8 (the noise rule) on and off; EC57 scores gross over the
-records. Model 1 learned artefacts from ``em`` among other noise, so this is not noise it
-never saw (as with nstdb); model 2 never saw ``em``.
+``ecgtk run`` gives them, with two settings of the rules (by default rule 8, the noise rule,
+on and off; ``--set``, ``--base``); EC57 scores gross over the records. Model 1 learned
+artefacts from ``em`` among other noise, so this is not noise it never saw (as with nstdb);
+model 2 never saw ``em``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from ecgtk.export.evaluate import _brief
 from ecgtk.export.records import ALL_RECORDS
-from research.noise_rule import ARMS, run_designs
+from research.noise_rule import ARMS, add_arm_options, configure_arms, run_designs
 
 ONSET_S = 300.0
 SNR_DB = 0.0
@@ -129,15 +130,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scaling", choices=SCALINGS, default="record",
                     help="noise power over the whole em record (the issue's test) or as nst")
+    add_arm_options(ap)
     args = ap.parse_args(argv)
+    arms = configure_arms(args.set, args.base)
     configure_tensorflow(args.threads)
     em = load_noise(find_record(args.data, "em").parent, "em")
-    out: dict = {"snr_db": SNR_DB, "onset_s": ONSET_S, "scaling": args.scaling}
+    out: dict = {"snr_db": SNR_DB, "onset_s": ONSET_S, "scaling": args.scaling, "arms": arms}
     for name, folder in run_designs(args.runs):
         out[name] = result = score_design(folder, args.data, em, args.scaling)
         for arm in ("off", "on"):
             b, v = result[arm]["beats"], result[arm]["veb"]
-            print(f"{name} rule 8 {arm}: beats Se {b['Se']:.2f} +P {b['+P']:.2f}; VEB Se "
+            print(f"{name} arm {arm}: beats Se {b['Se']:.2f} +P {b['+P']:.2f}; VEB Se "
                   f"{v['Se']:.2f} +P {v['+P']:.2f} F1 {v['F1']:.2f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))

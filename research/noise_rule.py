@@ -1,13 +1,14 @@
-"""Rule 8 (``noisy_on_time``) on and off over the fold models of finished evaluation runs.
+"""Rules 8 and 9 (noise) on and off over the fold models of finished evaluation runs.
 
     python -m research.noise_rule --runs scratch/eval scratch/eval_shipped_s1 \
         --data ../shared/data --json research/results/noise_rule.json
 
 Each run is an ``ecgtk.export.evaluate`` output folder (``cv/`` and/or ``lodo/``, each fold's
-held-out probabilities). Rule 8 changes labels only, so the held-out records are labelled
-again with the pipeline's rules, rule 8 on and off, and scored per group (database, nstdb SNR)
-as ``evaluate`` scores them; nothing is trained. Plan and keep rule: research/recorders_plan.md
-(experiment 7).
+held-out probabilities). The noise rules change labels only, so the held-out records are
+labelled again with two settings of the pipeline's rules (``--set``, ``--base``; by default
+the shipped rules against rule 8 off) and scored per group (database, nstdb SNR)
+as ``evaluate`` scores them; nothing is trained. Plans and keep rules:
+research/recorders_plan.md (experiments 7, 8 and 10).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
 from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
+#: The two arms: "on" the pipeline's rules, "off" the same with rule 8 off (both can be
+#: changed with :func:`configure_arms`).
 ARMS = {"on": ValidationRules(), "off": replace(ValidationRules(), noise_window_s=None)}
 
 
@@ -33,7 +36,28 @@ def parse_setting(text: str) -> tuple[str, float | int | None]:
         raise SystemExit(f"--set takes RULE=VALUE with a field of ValidationRules, not {text!r}")
     if value.lower() == "none":
         return key, None
+    if value.lower() in ("true", "false"):
+        return key, value.lower() == "true"
     return key, int(value) if value.lstrip("-").isdigit() else float(value)
+
+
+def configure_arms(on: list[str], off: list[str] | None) -> dict:
+    """Set :data:`ARMS` from ``RULE=VALUE`` texts: ``on`` changes the pipeline's rules for the
+    "on" arm; ``off`` (None: rule 8 off) gives the "off" arm's changes. Returns the settings
+    of both, for the results file."""
+    ARMS["on"] = replace(ValidationRules(), **dict(parse_setting(t) for t in on))
+    off = ["noise_window_s=none"] if off is None else off
+    ARMS["off"] = replace(ValidationRules(), **dict(parse_setting(t) for t in off))
+    return {"on": on, "off": off}
+
+
+def add_arm_options(ap: argparse.ArgumentParser) -> None:
+    """The ``--set`` and ``--base`` options of :func:`configure_arms`."""
+    ap.add_argument("--set", action="append", default=[], metavar="RULE=VALUE",
+                    help="a rule setting of the 'on' arm (default: the shipped rules)")
+    ap.add_argument("--base", action="append", default=None, metavar="RULE=VALUE",
+                    help="a rule setting of the 'off' arm (default: noise_window_s=none, "
+                         "rule 8 off)")
 
 
 def run_designs(runs: list[Path]) -> Iterator[tuple[str, Path]]:
@@ -58,7 +82,8 @@ def score_design(design_dir: Path, data: list[Path]) -> dict:
             labels, counts = labels_of(f, thresholds, rules)
             slot[arm].append(score_record(f["reference"], f["samples"], labels))
             if arm == "on":
-                changed[group] = changed.get(group, 0) + counts["noisy_on_time"]
+                changed[group] = (changed.get(group, 0) + counts["noisy_on_time"]
+                                  + counts["noisy_template"])
     return {group: {**{arm: _brief(score_many(s[arm])["gross"]) for arm in ARMS},
                     "changed": changed[group]}
             for group, s in sorted(scores.items())}
@@ -69,13 +94,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--runs", type=Path, nargs="+", required=True)
     ap.add_argument("--data", type=Path, nargs="+", required=True)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--set", action="append", default=[], metavar="RULE=VALUE",
-                    help="a rule-8 setting of the 'on' arm (default: the shipped rules)")
+    add_arm_options(ap)
     args = ap.parse_args(argv)
-    ARMS["on"] = replace(ARMS["on"], **dict(parse_setting(t) for t in args.set))
-    out: dict = {"on": {k: getattr(ARMS["on"], k) for k in
-                        ("noise_window_s", "noise_min_rejected", "noise_late_rr_ratio",
-                         "on_time_rr_ratio")}}
+    out: dict = {"arms": configure_arms(args.set, args.base)}
     for name, folder in run_designs(args.runs):
         out[name] = result = score_design(folder, args.data)
         for group, s in result.items():

@@ -10,7 +10,14 @@ import ecgtk.pipeline as pipeline
 from ecgtk.engines.archive import sample_archive
 from ecgtk.inference.models import ChunkCalls
 from ecgtk.labelling.classify import decide_labels
-from ecgtk.labelling.rules import ValidationRules, noisy_on_time, rr_ratio
+from ecgtk.labelling.rules import (
+    ValidationRules,
+    noisy_on_time,
+    noisy_templates,
+    rr_ratio,
+    rr_ratio_to_normal,
+)
+from ecgtk.labelling.templates import Templates
 
 FS = 360.0
 RULES = ValidationRules()
@@ -107,3 +114,65 @@ def test_the_pipeline_gives_rule_8_the_recording_rate(monkeypatch):
     monkeypatch.setattr(pipeline, "classify_calls", spy)
     ecgtk.analyse(sample_archive() / "119.hea")
     assert seen == [360.0]
+
+
+# ------------------------------------------------------------------ rule 9 (off by default)
+def rr_to_normal_reference(samples, normal, neighbours):
+    """Plain Python: RR over the median of the nearest N-N intervals (by interval index)."""
+    rr = [samples[1] - samples[0]] + [samples[i] - samples[i - 1] for i in range(1, len(samples))]
+    both = [k for k in range(len(samples) - 1) if normal[k] and normal[k + 1]]
+    nn = [samples[k + 1] - samples[k] for k in both]
+    out = []
+    for i in range(len(samples)):
+        interval = max(i - 1, 0)  # the interval ending at beat i (the first beat: its next)
+        j = min(int(np.searchsorted(both, interval)), len(both) - 1)
+        lo, hi = j - neighbours, j + neighbours + 1
+        window = [nn[max(0, min(len(nn) - 1, m))] for m in range(lo, hi)]
+        out.append(rr[i] / np.median(window))
+    return np.array(out)
+
+
+def test_rr_ratio_to_normal_matches_the_plain_reference():
+    rng = np.random.default_rng(3)
+    samples = np.cumsum(rng.integers(150, 400, 200)).astype(float)
+    normal = rng.random(200) > 0.2
+    np.testing.assert_allclose(rr_ratio_to_normal(samples, normal, 8),
+                               rr_to_normal_reference(samples, normal, 8))
+
+
+def test_a_ventricular_run_is_early_against_the_normal_rhythm():
+    rr = np.r_[np.full(30, 300), np.full(12, 150), np.full(30, 300)]
+    samples = np.cumsum(rr).astype(float)
+    normal = np.ones(len(samples), bool)
+    normal[30:42] = False  # the run
+    run = slice(33, 40)
+    assert (rr_ratio(samples, 8)[run] > 0.9).all()  # on time against itself
+    assert (rr_ratio_to_normal(samples, normal, 8)[run] < 0.6).all()
+
+
+def _grouped(n, on_time_v, rng):
+    """Beats every 300 samples (one early V at 20 when not ``on_time_v``); two templates."""
+    samples = np.arange(1000, 1000 + 300 * n, 300).astype(float)
+    if not on_time_v:
+        samples[20] -= 120
+    assignment = np.zeros(n, np.int32)
+    assignment[20] = 1
+    centres = np.stack([np.zeros(60), np.ones(60)]).astype(np.float32)
+    morphology = centres[assignment] + rng.normal(0, 0.3, (n, 60)).astype(np.float32)
+    templates = Templates(assignment, np.bincount(assignment).astype(np.int64),
+                          np.array(["N", "V"], dtype=object), centres, [[0], [1]])
+    return samples, morphology, templates
+
+
+def test_rule_9_takes_on_time_templates_among_scattered_beats_only():
+    rng = np.random.default_rng(0)
+    on = replace(RULES, noise_spread=0.12)
+    samples, morphology, templates = _grouped(41, True, rng)
+    assert noisy_templates(samples, morphology, templates, on)[20]  # noisy, on time
+    late_bound = replace(on, noise_template_late_ratio=0.98)  # 1.0 counts as late here
+    assert not noisy_templates(samples, morphology, templates, late_bound)[20]
+    assert not noisy_templates(samples, morphology, templates, RULES).any()  # off by default
+    quiet = templates.templates[templates.assignment]  # no spread around the templates
+    assert not noisy_templates(samples, quiet, templates, on).any()
+    early_s, early_m, early_t = _grouped(41, False, rng)
+    assert not noisy_templates(early_s, early_m, early_t, on)[20]  # an early template stays

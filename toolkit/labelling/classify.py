@@ -13,9 +13,10 @@
    template's is V below the threshold too (rule 6 of :mod:`ecgtk.labelling.rules`), as is one
    just below the threshold and far above the dominant template (rule 7, off by default).
 4. The other rules of :mod:`ecgtk.labelling.rules` (a V call shaped like the dominant beat is N),
-   then the template vote, then rule 8 (an on-time V call among rejected candidates, in
-   noise, is N; needs the sampling rate ``fs``), and each template labelled by the majority
-   of its beats.
+   then the template vote, then rules 8 and 9 (in noise, an on-time V call among rejected
+   candidates, and a V call of an on-time template among beats scattered around their
+   templates, are N; rule 8 needs the sampling rate ``fs``), and each template labelled by
+   the majority of its beats.
 5. ``p_ventricular``: the beat's own model-2 probability, calibrated
    (:func:`ecgtk.labelling.uncertainty.calibrate`); ``uncertainty``: its spread over the Monte-Carlo
    dropout passes (:mod:`ecgtk.labelling.uncertainty`); beats at or above the review threshold are
@@ -37,6 +38,7 @@ from ecgtk.labelling.rules import (
     distinct_templates,
     early_templates,
     noisy_on_time,
+    noisy_templates,
     qrs_too_small,
     validate_calls,
     vote_by_template,
@@ -133,6 +135,12 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
                  else np.zeros(len(samples), dtype=bool))
         labels[noisy] = "N"
         changed["noisy_on_time"] = int(noisy.sum())
+        scattered = np.zeros(len(samples), dtype=bool)
+        scattered[rows] = (labels[rows] == "V") & noisy_templates(
+            samples[rows], calls.morphology[rows], templates, rules,
+            normal=labels[rows] == "N" if rules.noise_against_normal else None)
+        labels[scattered] = "N"
+        changed["noisy_template"] = int(scattered.sum())
         templates = replace(templates, labels=majority_labels(
             templates.assignment, labels[rows], len(templates.n_beats)))
     return Decision(labels, rows, templates, changed)

@@ -51,7 +51,15 @@ measured (``python -m research.validation_eval``).
    small QRS) within ``noise_window_s`` either side, that is not premature (RR ratio at least
    ``on_time_rr_ratio``), is N. Noise makes a normal beat look odd to model 2, not early, and
    it makes the detector find candidates that model 1 rejects. Measured on the fold models of
-   four evaluation runs in research/recorders_plan.md (experiment 7).
+   four evaluation runs in research/recorders_plan.md (experiments 7 and 8).
+9. ``noisy_template`` (after rule 8, :func:`noisy_templates`): a V call whose template comes
+   on time (median RR ratio of its beats at least ``noise_template_rr_ratio``), on a beat
+   whose neighbours spread widely around their own templates (median over ``2 *
+   rr_neighbours + 1`` beats of each beat's RMS distance from its template's mean coarse
+   window, in QRS units, at least ``noise_spread``), is N. Electrode-motion noise that model 1
+   does not reject, so rule 8 cannot see it, still scatters the beats around their templates;
+   true V templates come early. Off by default (research/recorders_plan.md, experiments 10
+   and 11).
 """
 
 from __future__ import annotations
@@ -61,7 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtk.kernels.windows import running_median
-from ecgtk.labelling.templates import N_START, zscore_rows
+from ecgtk.labelling.templates import N_START, Templates, zscore_rows
 from ecgtk.labelling.uncertainty import logit
 
 
@@ -107,6 +115,16 @@ class ValidationRules:
     #: rule 8 leaves beats later than this RR ratio alone (escape beats come late; None: no
     #: upper bound)
     noise_late_rr_ratio: float | None = None
+    #: rule 9: the neighbours' spread around their templates (QRS units) that makes a
+    #: stretch noisy (None: off), and the template RR ratio from which a template is on time.
+    #: Off by default: 0.12 took false V from noise by the thousand but cost clean records more
+    #: than the bound written first (research/recorders_plan.md, experiments 10 and 11)
+    noise_spread: float | None = None
+    noise_template_rr_ratio: float = 0.95
+    #: rule 9 times templates against the rhythm of the N beats (True) or of all beats, and
+    #: leaves templates later than this ratio alone (escape beats; None: no upper bound)
+    noise_against_normal: bool = True
+    noise_template_late_ratio: float | None = None
 
     def __post_init__(self) -> None:
         starts = tuple(int(k) for k in self.template_starts)
@@ -239,16 +257,23 @@ def early_templates(p_decide: np.ndarray, assignment: np.ndarray, samples: np.nd
     assignment = np.asarray(assignment, dtype=np.int64)
     if rules.early_template_rr_ratio is None or len(p_decide) < 2:
         return np.zeros(len(p_decide), dtype=bool)
-    ratio = rr_ratio(samples, rules.rr_neighbours)
-    order = np.argsort(assignment, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(assignment[order]) != 0])
-    medians = np.zeros(assignment.max() + 1)
-    medians[assignment[order][starts]] = [np.median(part)
-                                          for part in np.split(ratio[order], starts[1:])]
+    medians = template_medians(rr_ratio(samples, rules.rr_neighbours), assignment)
     dominant = assignment == 0
     dominant_p = p_decide[dominant].mean() if dominant.any() else 0.0
     bar = max(rules.early_template_min_p, rules.early_template_gain * dominant_p)
     return (medians[assignment] < rules.early_template_rr_ratio) & (p_decide >= bar)
+
+
+def template_medians(values: np.ndarray, assignment: np.ndarray) -> np.ndarray:
+    """The median of ``values`` over each template's beats (``assignment``, int per beat),
+    one per template number up to the largest (0 for a number no beat has)."""
+    assignment = np.asarray(assignment, dtype=np.int64)
+    order = np.argsort(assignment, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(assignment[order]) != 0])
+    medians = np.zeros(assignment.max() + 1)
+    medians[assignment[order][starts]] = [np.median(part) for part in
+                                          np.split(np.asarray(values)[order], starts[1:])]
+    return medians
 
 
 def distinct_templates(p_decide: np.ndarray, assignment: np.ndarray, threshold: float,
@@ -315,3 +340,52 @@ def noisy_on_time(samples: np.ndarray, labels: np.ndarray, fs: float,
     out[:] = ((labels == "V") & (nearby >= rules.noise_min_rejected)
               & (ratio >= rules.on_time_rr_ratio) & (ratio <= late))
     return out
+
+
+def rr_ratio_to_normal(samples: np.ndarray, normal: np.ndarray, neighbours: int) -> np.ndarray:
+    """Each beat's previous RR interval over the local median of the normal rhythm: the
+    median of the ``2 * neighbours + 1`` intervals between consecutive ``normal`` beats
+    (bool per beat) nearest it (:func:`rr_ratio` when fewer than two beats are normal in a
+    row). A run of V beats is early against the sinus rhythm even where it is on time
+    against itself."""
+    samples = np.asarray(samples, dtype=np.float64)
+    normal = np.asarray(normal, dtype=bool)
+    if len(samples) < 2:
+        return np.ones(len(samples))
+    rr = np.diff(samples)
+    both = np.flatnonzero(normal[1:] & normal[:-1])  # interval k joins beats k and k + 1
+    if len(both) == 0:
+        return rr_ratio(samples, neighbours)
+    level = running_median(rr[both], 2 * neighbours + 1)
+    nearest = np.clip(np.searchsorted(both, np.arange(len(rr))), 0, len(both) - 1)
+    rr = np.concatenate([rr[:1], rr])
+    return rr / level[np.concatenate([nearest[:1], nearest])]
+
+
+def noisy_templates(samples: np.ndarray, morphology: np.ndarray, templates: Templates,
+                    rules: ValidationRules, normal: np.ndarray | None = None) -> np.ndarray:
+    """Rule 9's test, a bool mask over the beats: on-time template among scattered beats.
+
+    ``samples`` (ascending; only ratios are used) and ``morphology`` (coarse windows, QRS
+    units) are the beats', ``templates`` their grouping (``templates.templates``: each
+    template's mean window). True where the beat's template has a median RR ratio of at least
+    ``noise_template_rr_ratio`` (at most ``noise_template_late_ratio``) and the median over
+    ``2 * rr_neighbours + 1`` beats of their RMS distance from their template's mean is at
+    least ``noise_spread``. With ``normal``
+    (bool per beat: labelled N), the RR ratio is taken against the normal rhythm
+    (:func:`rr_ratio_to_normal`), so a ventricular run is early.
+    """
+    n = len(samples)
+    if rules.noise_spread is None or n < 2:
+        return np.zeros(n, dtype=bool)
+    assignment = np.asarray(templates.assignment, dtype=np.int64)
+    distance = np.sqrt(np.mean((np.asarray(morphology, np.float32)
+                                - templates.templates[assignment]) ** 2, axis=1))
+    spread = running_median(distance, 2 * rules.rr_neighbours + 1)
+    ratio = (rr_ratio(samples, rules.rr_neighbours) if normal is None
+             else rr_ratio_to_normal(samples, normal, rules.rr_neighbours))
+    on_time = template_medians(ratio, assignment)
+    late = np.inf if rules.noise_template_late_ratio is None else rules.noise_template_late_ratio
+    timing = on_time[assignment]
+    return (timing >= rules.noise_template_rr_ratio) & (timing <= late) & (
+        spread >= rules.noise_spread)
