@@ -171,7 +171,9 @@ def test_rule_9_takes_on_time_templates_among_scattered_beats_only():
     assert noisy_templates(samples, morphology, templates, on)[20]  # noisy, on time
     late_bound = replace(on, noise_template_late_ratio=0.98)  # 1.0 counts as late here
     assert not noisy_templates(samples, morphology, templates, late_bound)[20]
-    assert not noisy_templates(samples, morphology, templates, RULES).any()  # off by default
+    off = replace(RULES, noise_spread=None)
+    assert not noisy_templates(samples, morphology, templates, off).any()
+    assert RULES.noise_spread == 0.15  # on by default since 0.3.1 (experiment 12)
     quiet = templates.templates[templates.assignment]  # no spread around the templates
     assert not noisy_templates(samples, quiet, templates, on).any()
     early_s, early_m, early_t = _grouped(41, False, rng)

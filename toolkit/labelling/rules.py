@@ -58,8 +58,7 @@ measured (``python -m research.validation_eval``).
    rr_neighbours + 1`` beats of each beat's RMS distance from its template's mean coarse
    window, in QRS units, at least ``noise_spread``), is N. Electrode-motion noise that model 1
    does not reject, so rule 8 cannot see it, still scatters the beats around their templates;
-   true V templates come early. Off by default (research/recorders_plan.md, experiments 10
-   and 11).
+   true V templates come early (research/recorders_plan.md, experiments 10 to 12).
 """
 
 from __future__ import annotations
@@ -117,9 +116,9 @@ class ValidationRules:
     noise_late_rr_ratio: float | None = None
     #: rule 9: the neighbours' spread around their templates (QRS units) that makes a
     #: stretch noisy (None: off), and the template RR ratio from which a template is on time.
-    #: Off by default: 0.12 took false V from noise by the thousand but cost clean records more
-    #: than the bound written first (research/recorders_plan.md, experiments 10 and 11)
-    noise_spread: float | None = None
+    #: 0.15 since 0.3.1 (research/recorders_plan.md, experiment 12; 0.12 cost clean records
+    #: more than the bound written first, experiments 10 and 11)
+    noise_spread: float | None = 0.15
     noise_template_rr_ratio: float = 0.95
     #: rule 9 times templates against the rhythm of the N beats (True) or of all beats, and
     #: leaves templates later than this ratio alone (escape beats; None: no upper bound)
