@@ -216,7 +216,7 @@ NOTES = {
             "are not evidence. Most false V calls are whole templates of a few patients and "
             "supraventricular beats, which come early like V beats. Under electrode-motion "
             "noise at 0 dB from minute 5 on the 26 MIT-BIH patients (issue 35's test, "
-            "research.em_heldout) VEB F1 is 48-76 % after rules 8 and 9 (31-60 % without): "
+            "research.em_heldout) VEB F1 is 48-76 % after rules 8 and 9 (31-59 % without): "
             "many V calls there are still noise. The per-template decision moves whole "
             "templates across the threshold, so VEB F1 depends on it steeply. The figures of "
             "the 0.2.5 model (MIT-BIH only) are in research/history.md."),

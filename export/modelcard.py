@@ -271,11 +271,16 @@ def write_card(name: str, out_dir: str | Path, *, kind: str, description: str,
         **(extra or {}),
     }
     json_path = out_dir / f"{name}.json"
-    md_path = out_dir / f"{name}.md"
-    json_text, md_text = _card_json(card), render_card(card)
+    return _write_card_texts(json_path, _card_json(card), render_card(card)), json_path
+
+
+def _write_card_texts(json_path: Path, json_text: str, md_text: str) -> Path:
+    """Write a card's JSON and, beside it, its markdown, each atomically; returns the .md
+    path."""
+    md_path = Path(json_path).with_suffix(".md")
     _write_atomic(json_path, json_text)
     _write_atomic(md_path, md_text)
-    return md_path, json_path
+    return md_path
 
 
 def _load_json(path: Path, what: str) -> dict:
@@ -344,10 +349,7 @@ def refresh_card(card_json: Path, evaluations: Sequence[Path] = ()) -> tuple[Pat
     :func:`write_card`."""
     card_json = Path(card_json)
     _, json_text, md_text = _refreshed(card_json, evaluations)
-    md_path = card_json.with_suffix(".md")
-    _write_atomic(card_json, json_text)
-    _write_atomic(md_path, md_text)
-    return md_path, card_json
+    return _write_card_texts(card_json, json_text, md_text), card_json
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -375,9 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         ap.error(str(e))
     for card_json, json_text, md_text in texts:
-        md_path = card_json.with_suffix(".md")
-        _write_atomic(card_json, json_text)
-        _write_atomic(md_path, md_text)
+        md_path = _write_card_texts(card_json, json_text, md_text)
         print(f"refreshed {card_json} and {md_path}")
     return 0
 

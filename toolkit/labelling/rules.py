@@ -324,9 +324,8 @@ def noisy_on_time(samples: np.ndarray, labels: np.ndarray, fs: float,
     """
     samples = np.asarray(samples, dtype=np.float64)
     labels = np.asarray(labels, dtype=object)
-    out = np.zeros(len(samples), dtype=bool)
     if rules.noise_window_s is None or len(samples) < 2:
-        return out
+        return np.zeros(len(samples), dtype=bool)
     rejected = labels == "artefact"
     counts = np.concatenate([[0], np.cumsum(rejected)])
     half = rules.noise_window_s * fs
@@ -336,17 +335,16 @@ def noisy_on_time(samples: np.ndarray, labels: np.ndarray, fs: float,
     ratio = np.full(len(samples), np.nan)
     ratio[beats] = rr_ratio(samples[beats], rules.rr_neighbours)
     late = np.inf if rules.noise_late_rr_ratio is None else rules.noise_late_rr_ratio
-    out[:] = ((labels == "V") & (nearby >= rules.noise_min_rejected)
-              & (ratio >= rules.on_time_rr_ratio) & (ratio <= late))
-    return out
+    return ((labels == "V") & (nearby >= rules.noise_min_rejected)
+            & (ratio >= rules.on_time_rr_ratio) & (ratio <= late))
 
 
 def rr_ratio_to_normal(samples: np.ndarray, normal: np.ndarray, neighbours: int) -> np.ndarray:
     """Each beat's previous RR interval over the local median of the normal rhythm: the
-    median of the ``2 * neighbours + 1`` intervals between consecutive ``normal`` beats
-    (bool per beat) nearest it (:func:`rr_ratio` when fewer than two beats are normal in a
-    row). A run of V beats is early against the sinus rhythm even where it is on time
-    against itself."""
+    running median over ``2 * neighbours + 1`` intervals between consecutive ``normal`` beats
+    (bool per beat), taken at the first such interval at or after the beat's own (the last
+    one past the end; :func:`rr_ratio` when no two consecutive beats are normal). A run of V
+    beats is early against the sinus rhythm even where it is on time against itself."""
     samples = np.asarray(samples, dtype=np.float64)
     normal = np.asarray(normal, dtype=bool)
     if len(samples) < 2:
@@ -370,9 +368,8 @@ def noisy_templates(samples: np.ndarray, morphology: np.ndarray, templates: Temp
     template's mean window). True where the beat's template has a median RR ratio of at least
     ``noise_template_rr_ratio`` (at most ``noise_template_late_ratio``) and the median over
     ``2 * rr_neighbours + 1`` beats of their RMS distance from their template's mean is at
-    least ``noise_spread``. With ``normal``
-    (bool per beat: labelled N), the RR ratio is taken against the normal rhythm
-    (:func:`rr_ratio_to_normal`), so a ventricular run is early.
+    least ``noise_spread``. With ``normal`` (bool per beat: labelled N), the RR ratio is taken
+    against the normal rhythm (:func:`rr_ratio_to_normal`), so a ventricular run is early.
     """
     n = len(samples)
     if rules.noise_spread is None or n < 2:
