@@ -49,7 +49,7 @@ from ecgtk.inference.inputs import (
     ventricular_inputs,
 )
 
-__all__ = ["PipelineModels", "beat_inputs", "crossval", "main", "run_pipeline",
+__all__ = ["PipelineModels", "beat_inputs", "crossval", "fold_teachers", "main", "run_pipeline",
            "score_pipeline"]
 
 #: The nstdb records on which model 1's noise numbers are headlined.
@@ -155,12 +155,32 @@ def finished_fold(out_dir: Path, fold: int) -> dict | None:
     return json.loads(done.read_text()) if done.is_file() else None
 
 
+def fold_teachers(teacher_dir: Path, fold: int, train: Sequence[str],
+                  val: Sequence[str]) -> dict[str, str]:
+    """``{kind: .keras path}`` of fold ``fold`` of a finished run, after checking that it
+    trained and validated on exactly ``train`` and ``val`` (a teacher that saw a held-out
+    patient would leak it into the student)."""
+    fold_dir = Path(teacher_dir) / f"fold{fold}"
+    facts = fold_dir / "fold.json"
+    if not facts.is_file():
+        raise FileNotFoundError(f"{fold_dir}: not a finished fold (no fold.json)")
+    done = json.loads(facts.read_text())
+    if sorted(done["train_records"]) != sorted(train) or sorted(done["val_records"]) != sorted(val):
+        raise ValueError(f"{fold_dir}: the teacher's fold trained on other patients than this "
+                         "fold (use a run of the same design and seed)")
+    return {kind: str(fold_dir / f"{kind}.keras") for kind in ("beat", "ventricular")}
+
+
 def run_fold(fold: int, train_records: list[str], test_records: list[str],
              data_dirs: Sequence[str | Path], out_dir: Path, *, seed: int = 0,
              epochs: dict[str, int] | None = None, settings: dict | None = None,
-             nstdb: bool = True) -> dict:
+             nstdb: bool = True, teacher_dir: Path | None = None) -> dict:
     """Train both models on ``train_records`` and score ``test_records``; returns the fold's
-    result (also written to ``out_dir/fold<i>/fold.json``)."""
+    result (also written to ``out_dir/fold<i>/fold.json``). ``teacher_dir``: a finished run of
+    the same design and seed whose fold ``i`` models teach this fold's (distillation,
+    ``TrainSettings.teacher``); its fold must have trained on the same patients."""
+    from dataclasses import replace
+
     from ecgtk.export.dataset import build_training_windows, build_windows, training_window_fields
     from ecgtk.export.train import TrainSettings, train_windows, trained_before
     from ecgtk.scoring import load_reference
@@ -176,6 +196,8 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
     train_p = {patient_of(r) for r in train}
     val_p = {patient_of(r) for r in val}
     extra = list(NSTDB_RECORDS) if nstdb else []
+    if teacher_dir is not None:
+        teachers = fold_teachers(Path(teacher_dir), fold, train, val)
     infos = {}
     for kind in ("beat", "ventricular"):
         recs_tr = train + (records_of_patients(extra, train_p) if kind == "beat" else [])
@@ -183,6 +205,8 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
         tr = build_training_windows(kind, data_dirs, recs_tr)
         va = build_windows(kind, data_dirs, recs_va)
         s = settings.get(kind) or TrainSettings(verbose=2)
+        if teacher_dir is not None:
+            s = replace(s, teacher=teachers[kind])
         _, infos[kind] = trained_before(fold_dir, kind) or train_windows(
             kind, tr, va, fold_dir, epochs=epochs.get(kind), seed=seed, settings=s,
             extra_info={"windows": training_window_fields(kind)})

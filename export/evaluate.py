@@ -38,8 +38,8 @@ from ecgtk.export.records import (
 from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
-__all__ = ["RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds", "recipe_settings",
-           "score_run"]
+__all__ = ["NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds",
+           "recipe_settings", "score_run"]
 
 _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
               "swap_probability": 0.5, "flip_probability": 0.1}
@@ -65,6 +65,9 @@ COMPACT_ARCH = {
 #: ``compact``: the shipped augmentation with narrower networks (issue 38: about 4x fewer
 #: multiply-adds for model 1, 2x for one member of model 2; not kept), an ``"arch"`` entry
 #: being :func:`ecgtk.export.architecture.build_model` arguments over ``DEFAULT_ARCH``.
+#: ``distilled``: the compact networks as students of a finished run's fold models
+#: (``--teacher-run``: the shipped recipe's run of the same seed), learning half from the
+#: teacher's probabilities on every augmented window (``TrainSettings.teacher``).
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -77,7 +80,11 @@ RECIPES = {
                                    "real_noise_spare_proxies": True}},
     "compact": {"beat": {"arch": COMPACT_ARCH["beat"]},
                 "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
+    "distilled": {"beat": {"arch": COMPACT_ARCH["beat"]},
+                  "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
 }
+#: Recipes whose networks learn from a teacher run (``evaluate(teacher_run=...)``).
+NEEDS_TEACHER = ("distilled",)
 
 #: The groups a score is reported for: a held-out record's database, nstdb by its SNR.
 NSTDB_GROUPS = {"06": "nstdb 6 dB", "00": "nstdb 0 dB"}
@@ -159,12 +166,18 @@ def cv_records(databases: Sequence[str] = ("mitdb", "svdb")) -> list[str]:
 
 def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
              designs: Sequence[str] = ("lodo", "cv"), recipe: str = "shipped",
-             cv_databases: Sequence[str] = ("mitdb", "svdb")) -> dict:
+             cv_databases: Sequence[str] = ("mitdb", "svdb"),
+             teacher_run: Path | None = None) -> dict:
     """Run (or resume) the designs with a recipe of :data:`RECIPES` and score them; returns
     (and writes) the summary. ``cv_databases``: whose patients the cross-validation splits
-    (both by default; ``("mitdb",)`` is the MIT-BIH-alone arm of the same protocol)."""
+    (both by default; ``("mitdb",)`` is the MIT-BIH-alone arm of the same protocol).
+    ``teacher_run``: for a recipe of :data:`NEEDS_TEACHER`, a finished run (same seed, k and
+    databases) whose fold models teach each fold's networks."""
     from ecgtk.export.crossval import run_fold
 
+    if (recipe in NEEDS_TEACHER) != (teacher_run is not None):
+        raise ValueError(f"a teacher run goes with the recipes {', '.join(NEEDS_TEACHER)} "
+                         f"and only with them (recipe {recipe!r})")
     out = Path(out)
     settings = recipe_settings(recipe, data)
     for s in (settings or {}).values():  # missing noise records fail now, not after a fold
@@ -173,18 +186,21 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
 
             load_noise_bank(s.noise_dirs, s.augment.real_noise_kinds)
     summary: dict = {"seed": seed, "k": k, "recipe": recipe,
-                     "cv_databases": list(cv_databases)}
+                     "cv_databases": list(cv_databases),
+                     **({"teacher_run": str(teacher_run)} if teacher_run else {})}
     if "lodo" in designs:
         for i, (name, train, test) in enumerate(lodo_folds()):
             print(f"leave one database out, fold {i} ({name})", flush=True)
-            run_fold(i, train, test, data, out / "lodo", seed=seed, settings=settings)
+            run_fold(i, train, test, data, out / "lodo", seed=seed, settings=settings,
+                     teacher_dir=teacher_run and Path(teacher_run) / "lodo")
         summary["lodo"] = score_run(out / "lodo", data)
     if "cv" in designs:
         records = cv_records(cv_databases)
         for i, (train, test) in enumerate(kfold_by_patient(records, k, seed=seed)):
             print(f"cross-validation over {' + '.join(cv_databases)}, fold {i + 1}/{k}",
                   flush=True)
-            run_fold(i, train, test, data, out / "cv", seed=seed, settings=settings)
+            run_fold(i, train, test, data, out / "cv", seed=seed, settings=settings,
+                     teacher_dir=teacher_run and Path(teacher_run) / "cv")
         summary["cv"] = score_run(out / "cv", data)
     (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -225,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "use one --out per choice)")
     ap.add_argument("--threads", type=int, default=2,
                     help="TensorFlow threads (1 when two evaluations share two cores)")
+    ap.add_argument("--teacher-run", type=Path,
+                    help="with --recipe distilled: a finished run of the shipped recipe, same "
+                         "seed, whose fold models teach")
     ap.add_argument("--score-only", action="store_true",
                     help="score the folds already finished under --out; train nothing")
     args = ap.parse_args(argv)
@@ -237,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_tensorflow(args.threads)
         summary = evaluate(args.data, args.out, k=args.k, seed=args.seed,
                            designs=args.designs, recipe=args.recipe,
-                           cv_databases=args.cv_databases)
+                           cv_databases=args.cv_databases, teacher_run=args.teacher_run)
     print(table(summary))
     return 0
 

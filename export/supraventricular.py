@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -196,32 +197,46 @@ def _brief(result: dict) -> str:
             f"(TP {s['TP']} FN {s['FN']} FP {s['FP']})")
 
 
+def protocol_splits(parts: list[Prepared], k: int = 4, seed: int = 0, lodo: bool = True
+                    ) -> Iterator[tuple[str, str, list[Prepared], list[Prepared]]]:
+    """The evaluation protocol's splits as ``(design, name, train, test)``: leave one database
+    out both ways (``"lodo"``, ``"mitdb->svdb"`` and back; unless not ``lodo``), then the
+    patient-wise ``k``-fold CV (``"cv"``, ``"fold<i>"``; patients split with ``seed``). One
+    generator for every measurement over the S model (:func:`evaluate`,
+    research/sv_uncertainty.py)."""
+    by_db: dict[str, list[Prepared]] = {}
+    for p in parts:
+        by_db.setdefault(database_of(p.record.name), []).append(p)
+    for train_db, test_db in (("mitdb", "svdb"), ("svdb", "mitdb")) if lodo else ():
+        yield "lodo", f"{train_db}->{test_db}", by_db[train_db], by_db[test_db]
+    names = [p.record.name for p in parts]
+    by_name = dict(zip(names, parts, strict=True))
+    for i, (train_names, test_names) in enumerate(kfold_by_patient(names, k, seed)):
+        yield ("cv", f"fold{i}", [by_name[r] for r in train_names],
+               [by_name[r] for r in test_names])
+
+
 def evaluate(parts: list[Prepared], columns: tuple[int, ...], lay: MorphologyLayout,
              k: int = 4, seed: int = 0, lodo: bool = True) -> dict:
     """Leave one database out both ways (unless not ``lodo``) and a patient-wise ``k``-fold
     CV (patients split with ``seed``), scored per database."""
-    by_db: dict[str, list[Prepared]] = {}
-    for p in parts:
-        by_db.setdefault(database_of(p.record.name), []).append(p)
     out: dict = {"lodo": {}, "cv": {}}
-    for train_db, test_db in (("mitdb", "svdb"), ("svdb", "mitdb")) if lodo else ():
-        model = train(by_db[train_db], columns)
-        res = score(by_db[test_db], model, lay)
-        res["threshold"] = model.threshold
-        out["lodo"][f"{train_db}->{test_db}"] = res
-        print(f"LODO {train_db} -> {test_db}: {_brief(res)} threshold {model.threshold}",
-              flush=True)
-    names = [p.record.name for p in parts]
-    by_name = dict(zip(names, parts, strict=True))
     held: list[Prepared] = []
     models: dict[str, SupraventricularModel] = {}
     thresholds = []
-    for train_names, test_names in kfold_by_patient(names, k, seed):
-        model = train([by_name[r] for r in train_names], columns)
+    for design, name, train_parts, test_parts in protocol_splits(parts, k, seed, lodo):
+        model = train(train_parts, columns)
+        if design == "lodo":
+            res = score(test_parts, model, lay)
+            res["threshold"] = model.threshold
+            out["lodo"][name] = res
+            print(f"LODO {name.replace('->', ' -> ')}: {_brief(res)} threshold "
+                  f"{model.threshold}", flush=True)
+            continue
         thresholds.append(model.threshold)
-        for r in test_names:
-            models[r] = model
-            held.append(by_name[r])
+        for p in test_parts:
+            models[p.record.name] = model
+            held.append(p)
     for db in ("mitdb", "svdb", "all"):
         chosen = [p for p in held if db == "all" or database_of(p.record.name) == db]
         per = [score([p], models[p.record.name], lay) for p in chosen]

@@ -121,6 +121,12 @@ class TrainSettings:
     #: Folders holding ``nstdb/bw|em|ma``: the noise bank of ``augment.real_noise_probability``
     #: > 0 (:func:`ecgtk.export.real_noise.load_noise_bank`).
     noise_dirs: list[str] = field(default_factory=list)
+    #: Distillation: a ``.keras`` model of the same kind and inputs (the teacher) whose
+    #: probabilities, on every augmented training window, make ``teacher_weight`` of the
+    #: targets (the label the rest); None: the labels alone. The teacher must not have seen the
+    #: validation or held-out patients.
+    teacher: str | None = None
+    teacher_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):  # as read back from a .train.json (lists for tuples)
@@ -242,6 +248,25 @@ def _noise_bank(aug: AugmentConfig | None, settings: TrainSettings):
                            aug.real_noise_spare_proxies, aug.fs)
 
 
+def _load_teacher(path: str | None, input_shape: tuple):
+    """The distillation teacher of ``TrainSettings.teacher`` (None: none), checked to read
+    windows of ``input_shape``."""
+    if not path:
+        return None
+    import keras
+
+    import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such teacher model")
+    teacher = keras.models.load_model(str(path))
+    if tuple(teacher.input_shape[1:]) != tuple(input_shape):
+        raise ValueError(f"{path}: the teacher reads {teacher.input_shape[1:]}, the student's "
+                         f"windows are {tuple(input_shape)}")
+    teacher.trainable = False
+    return teacher
+
+
 def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, epochs: int,
          lr: float, settings: TrainSettings, seed: int, phase: str, kind: str,
          context: bool) -> dict:
@@ -252,10 +277,12 @@ def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, ep
     aug = _resolved_augment(settings, kind)
     aug = AugmentConfig(**aug) if aug else None
     leads = leads_of_context_input(x.shape[2]) if context else x.shape[2]
+    teacher = _load_teacher(settings.teacher, x.shape[1:])
     seq = augmented_batches(x, y, settings.batch_size, seed, cw, aug, leads,
-                            _noise_bank(aug, settings))
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                  weighted_metrics=["accuracy"])
+                            _noise_bank(aug, settings), teacher, settings.teacher_weight)
+    loss = "sparse_categorical_crossentropy" if teacher is None else "categorical_crossentropy"
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss,
+                  weighted_metrics=["accuracy"] if teacher is None else None)
     if val is None:  # a refit (ecgtk.export.refit): a fixed number of epochs, nothing to watch
         hist = model.fit(seq, epochs=epochs, verbose=settings.verbose)
         return {"phase": phase, "learning_rate": lr, "epochs_run": epochs,
@@ -273,8 +300,10 @@ def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, ep
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.3,
                                           patience=max(1, settings.patience - 1), min_lr=1e-5),
     ]
+    vt = (vy.astype(np.int32) if teacher is None
+          else np.eye(2, dtype=np.float32)[np.asarray(vy, np.int64)])  # the labels, as targets
     t0 = time.time()
-    hist = model.fit(seq, validation_data=(vx, vy.astype(np.int32), vw), epochs=epochs,
+    hist = model.fit(seq, validation_data=(vx, vt, vw), epochs=epochs,
                      callbacks=callbacks, verbose=settings.verbose)
     losses = [float(v) for v in hist.history.get("val_loss", [])]
     aps = [float(v) for v in hist.history.get("val_ap", [])]

@@ -29,13 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from ecgtk.export.calibration import expected_calibration_error
-from ecgtk.export.records import ALL_RECORDS, SVDB, database_of, kfold_by_patient, match_candidates
+from ecgtk.export.records import ALL_RECORDS, SVDB, database_of, match_candidates
 from ecgtk.export.supraventricular import (
     BOOTSTRAP_FITS,
     FEATURE_SETS,
     Prepared,
     layout,
     prepare,
+    protocol_splits,
     train,
     with_bootstrap,
 )
@@ -125,21 +126,16 @@ def measure(parts: list[Prepared], columns: tuple[int, ...], lay: MorphologyLayo
             fits: int = BOOTSTRAP_FITS, k: int = 4, seed: int = 0, bootstrap_seed: int = 0
             ) -> dict:
     """The figures of the LODO runs (both ways) and of the CV per database."""
-    by_db: dict[str, list[Prepared]] = {}
-    for p in parts:
-        by_db.setdefault(database_of(p.record.name), []).append(p)
     out: dict = {"lodo": {}, "cv": {}}
-    for train_db, test_db in (("mitdb", "svdb"), ("svdb", "mitdb")):
-        model = fitted(by_db[train_db], columns, fits, bootstrap_seed)
-        held = [held_out_beats(p, model, lay) for p in by_db[test_db]]
-        out["lodo"][f"{train_db}->{test_db}"] = {**figures(held), "threshold": model.threshold}
-        _print(f"LODO {train_db} -> {test_db}", out["lodo"][f"{train_db}->{test_db}"])
-    names = [p.record.name for p in parts]
-    by_name = dict(zip(names, parts, strict=True))
     held = []
-    for train_names, test_names in kfold_by_patient(names, k, seed):
-        model = fitted([by_name[r] for r in train_names], columns, fits, bootstrap_seed)
-        held += [held_out_beats(by_name[r], model, lay) for r in test_names]
+    for design, name, train_parts, test_parts in protocol_splits(parts, k, seed):
+        model = fitted(train_parts, columns, fits, bootstrap_seed)
+        beats = [held_out_beats(p, model, lay) for p in test_parts]
+        if design == "lodo":
+            out["lodo"][name] = {**figures(beats), "threshold": model.threshold}
+            _print(f"LODO {name.replace('->', ' -> ')}", out["lodo"][name])
+        else:
+            held += beats
     for db in ("mitdb", "svdb", "all"):
         chosen = [h for h in held if db == "all" or database_of(h["record"]) == db]
         out["cv"][db] = figures(chosen)

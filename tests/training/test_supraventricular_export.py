@@ -84,3 +84,26 @@ def test_cached_calls_are_made_again_when_the_models_change(tmp_path, data_dir, 
     key["value"] = "models-b"
     (record,) = sv_collect.collect(data_dir, ["119"], tmp_path, verbose=False)
     assert runs == ["119", "119"] and list(record.samples) == [10, 400]
+
+
+def test_the_protocol_splits_leave_each_database_out_then_cross_validate_by_patient():
+    from ecgtk.export.records import database_of, patient_of
+    from ecgtk.export.supraventricular import protocol_splits
+
+    names = ["100", "101", "103", "105", "201", "202", "800", "801", "802", "803"]
+    parts = [_patient(r, i) for i, r in enumerate(names)]
+    splits = list(protocol_splits(parts, k=2, seed=0))
+    lodo = [(n, tr, te) for design, n, tr, te in splits if design == "lodo"]
+    assert [n for n, *_ in lodo] == ["mitdb->svdb", "svdb->mitdb"]
+    for name, train, test in lodo:
+        source, target = name.split("->")
+        assert {database_of(p.record.name) for p in train} == {source}
+        assert {database_of(p.record.name) for p in test} == {target}
+    cv = [(tr, te) for design, _, tr, te in splits if design == "cv"]
+    assert len(cv) == 2
+    held = sorted(p.record.name for _, te in cv for p in te)
+    assert held == sorted(names)  # every patient held out once
+    for train, test in cv:  # 201 and 202 are one patient: never on both sides
+        assert not ({patient_of(p.record.name) for p in train}
+                    & {patient_of(p.record.name) for p in test})
+    assert [d for d, *_ in protocol_splits(parts, k=2, lodo=False)] == ["cv", "cv"]

@@ -1,0 +1,97 @@
+"""Distillation (issue 38): a student learns half from a teacher's probabilities on the windows
+it is shown; the teacher of a cross-validation fold must have trained on the same patients."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ecgtk.export.batches import soft_targets
+
+pytest.importorskip("tensorflow")
+
+from ecgtk.export import train as tr  # noqa: E402
+from ecgtk.export.batches import augmented_batches, class_weights  # noqa: E402
+from ecgtk.export.crossval import fold_teachers  # noqa: E402
+from ecgtk.export.dataset import WindowSet  # noqa: E402
+from ecgtk.export.evaluate import evaluate  # noqa: E402
+
+TINY = {"stem_filters": 8, "block_filters": (8, 8, 8), "block_kernel": 5, "lstm_units": 4}
+
+
+def _windows(n: int, record: str, seed: int) -> WindowSet:
+    """Two easy classes of 100-sample two-lead windows: a narrow spike (1) or a wide bump (0)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(100) - 50
+    y = (np.arange(n) % 2).astype(np.int8)
+    width = np.where(y == 1, 2.0, 12.0)[:, None]
+    x = np.exp(-0.5 * (t[None, :] / width) ** 2) + rng.normal(0, 0.05, (n, 100))
+    x = np.repeat(x[:, :, None], 2, axis=2).astype(np.float32)
+    return WindowSet(x, y, np.full(n, record), np.full(n, record), np.arange(n) * 400,
+                     np.zeros(n, np.int8), np.zeros(n, np.int8),
+                     np.full(n, np.nan, np.float32), np.full(n, "N"))
+
+
+def test_soft_targets_mix_label_and_teacher():
+    got = soft_targets(np.array([0, 1, 1]), np.array([0.8, 0.2, 1.0]), 0.5)
+    assert np.allclose(got[:, 1], [0.4, 0.6, 1.0]) and np.allclose(got.sum(axis=1), 1.0)
+    assert np.allclose(soft_targets(np.array([1]), np.array([0.3]), 0.0)[:, 1], [1.0])
+    with pytest.raises(ValueError, match="teacher_weight"):
+        soft_targets(np.array([1]), np.array([0.3]), 1.5)
+
+
+def test_batches_carry_the_teachers_probability_of_the_window_given():
+    x = np.random.default_rng(0).normal(size=(10, 100, 2)).astype(np.float32)
+    y = np.array([0, 1] * 5)
+
+    def teacher(xb, training=False):  # a stand-in: P(V) from the window's first sample
+        p = 1 / (1 + np.exp(-xb[:, 0, 0]))
+        return np.stack([1 - p, p], axis=1)
+
+    seq = augmented_batches(x, y, 4, 0, class_weights(y), None, 2, None, teacher, 0.5)
+    xb, tb, wb = seq[0]
+    assert tb.shape == (len(xb), 2) and len(wb) == len(xb)
+    rows = [int(np.flatnonzero((x == row).all(axis=(1, 2)))[0]) for row in xb]
+    expect = 0.5 * (1 / (1 + np.exp(-xb[:, 0, 0]))) + 0.5 * y[rows]
+    assert np.allclose(tb[:, 1], expect, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_student_trains_from_its_teacher(tmp_path):
+    train, val = _windows(320, "a", 0), _windows(64, "b", 1)
+    settings = tr.TrainSettings(arch=TINY, verbose=0, batch_size=32, context=False)
+    teacher, _ = tr.train_windows("beat", train, val, tmp_path / "teacher", epochs=1,
+                                  settings=settings)
+    student = tr.TrainSettings(arch={**TINY, "lstm_units": 2}, verbose=0, batch_size=32,
+                               context=False, teacher=str(teacher))
+    path, info = tr.train_windows("beat", train, val, tmp_path / "student", epochs=1,
+                                  settings=student)
+    assert path.is_file() and info["settings"]["teacher"] == str(teacher)
+    assert info["parameters"] < json.loads(
+        (tmp_path / "teacher" / "beat.train.json").read_text())["parameters"]
+    with pytest.raises(FileNotFoundError, match="no such teacher"):
+        tr.train_windows("beat", train, val, tmp_path / "x", epochs=1,
+                         settings=tr.TrainSettings(arch=TINY, verbose=0, context=False,
+                                                   teacher=str(tmp_path / "none.keras")))
+
+
+def test_a_fold_teacher_must_have_trained_on_the_same_patients(tmp_path):
+    fold = tmp_path / "fold0"
+    fold.mkdir()
+    with pytest.raises(FileNotFoundError, match="not a finished fold"):
+        fold_teachers(tmp_path, 0, ["101"], ["119"])
+    (fold / "fold.json").write_text(json.dumps({"train_records": ["101", "100"],
+                                                "val_records": ["119"]}))
+    assert fold_teachers(tmp_path, 0, ["100", "101"], ["119"])["ventricular"] == str(
+        fold / "ventricular.keras")
+    with pytest.raises(ValueError, match="other patients"):
+        fold_teachers(tmp_path, 0, ["100", "208"], ["119"])
+
+
+def test_the_distilled_recipe_needs_a_teacher_run(tmp_path):
+    with pytest.raises(ValueError, match="teacher run"):
+        evaluate([tmp_path], tmp_path / "out", recipe="distilled")
+    with pytest.raises(ValueError, match="teacher run"):
+        evaluate([tmp_path], tmp_path / "out", recipe="shipped", teacher_run=tmp_path)
