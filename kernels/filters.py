@@ -141,27 +141,72 @@ def _two_section_pass(sos: np.ndarray, x: np.ndarray, lead: int, zi: np.ndarray,
         i += step
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _zeroed(x: np.ndarray, unusable: np.ndarray, k: int, lead: int) -> float:
+    """Sample ``k`` of ``lead`` as float64, 0 where unusable or NaN."""
+    v = x[k, lead]
+    return 0.0 if unusable[k, lead] or np.isnan(v) else np.float64(v)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _extended(x: np.ndarray, unusable: np.ndarray, lead: int, padlen: int, i: int) -> float:
+    """Sample ``i`` of the zeroed signal with scipy's odd extension of ``padlen`` at both ends
+    (what ``_bandpass_zeroed_core``'s buffer holds before the filter runs)."""
+    n = x.shape[0]
+    if i < padlen:
+        return 2 * _zeroed(x, unusable, 0, lead) - _zeroed(x, unusable, padlen - i, lead)
+    if i < n + padlen:
+        return _zeroed(x, unusable, i - padlen, lead)
+    k = i - n - padlen
+    return 2 * _zeroed(x, unusable, n - 1, lead) - _zeroed(x, unusable, n - 2 - k, lead)
+
+
+@numba.njit(cache=True, nogil=True)
+def _two_section_forward_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray,
+                                lead: int, zi: np.ndarray, padlen: int,
+                                ext: np.ndarray) -> None:
+    """:func:`_two_section_pass` forward over the zeroed, odd-extended ``x`` made on the fly,
+    written to ``ext``: the same values bit for bit without first writing the extended signal
+    to memory and reading it back."""
+    n = x.shape[0]
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    v0 = _extended(x, unusable, lead, padlen, 0)
+    z00 = zi[0, 0] * v0
+    z01 = zi[0, 1] * v0
+    z10 = zi[1, 0] * v0
+    z11 = zi[1, 1] * v0
+    for i in range(n + 2 * padlen):
+        if padlen <= i < n + padlen:  # the body: one sample read, no end to watch
+            v = x[i - padlen, lead]
+            v = 0.0 if unusable[i - padlen, lead] or np.isnan(v) else np.float64(v)
+        else:
+            v = _extended(x, unusable, lead, padlen, i)
+        y = b00 * v + z00
+        z00 = b01 * v - a01 * y + z01
+        z01 = b02 * v - a02 * y
+        v = y
+        y = b10 * v + z10
+        z10 = b11 * v - a11 * y + z11
+        z11 = b12 * v - a12 * y
+        ext[i, lead] = y
+
+
 @numba.njit(cache=True, nogil=True)
 def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, zi: np.ndarray,
                           padlen: int) -> np.ndarray:
     n, n_leads = x.shape
     ext = np.empty((n + 2 * padlen, n_leads))
-    for k in range(n):  # the zeroed signal, as float64
-        for lead in range(n_leads):
-            v = x[k, lead]
-            ext[padlen + k, lead] = 0.0 if unusable[k, lead] or np.isnan(v) else v
-    for lead in range(n_leads):
-        for k in range(padlen):  # odd extension at both ends
-            ext[k, lead] = 2 * ext[padlen, lead] - ext[2 * padlen - k, lead]
-            ext[n + padlen + k, lead] = (2 * ext[n + padlen - 1, lead]
-                                         - ext[n + padlen - 2 - k, lead])
     if sos.shape[0] == 2:
         for lead in range(n_leads):
-            _two_section_pass(sos, ext, lead, zi, 1)
+            _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
             _two_section_pass(sos, ext, lead, zi, -1)
-    else:
-        _sosfilt_inplace(sos, ext, zi, 1)
-        _sosfilt_inplace(sos, ext, zi, -1)
+        return ext
+    for i in range(n + 2 * padlen):  # the zeroed, odd-extended signal, as float64
+        for lead in range(n_leads):
+            ext[i, lead] = _extended(x, unusable, lead, padlen, i)
+    _sosfilt_inplace(sos, ext, zi, 1)
+    _sosfilt_inplace(sos, ext, zi, -1)
     return ext
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from ecgtk.kernels import filters
 from ecgtk.kernels.filters import bandpass_sos, butter2_sos, sos_initial_state, sosfiltfilt
 
 
@@ -42,3 +43,20 @@ def test_band_edges_are_checked():
         bandpass_sos(20.0, 3.0, 360.0)
     with pytest.raises(ValueError, match="kind"):
         butter2_sos(3.0, 360.0, "bandstop")
+
+
+@pytest.mark.parametrize("sections", [1, 2, 3])
+@pytest.mark.parametrize("n", [5, 4000])
+def test_bandpass_zeroed_is_sosfiltfilt_of_the_zeroed_signal_bit_for_bit(sections, n):
+    """The two-section path builds the zeroed, odd-extended signal on the fly inside its
+    forward pass; every path must give sosfiltfilt of the zeroed signal exactly."""
+    rng = np.random.default_rng(sections * 7 + n)
+    x = rng.normal(size=(n, 2)).astype(np.float32)
+    unusable = np.zeros(x.shape, bool)
+    unusable[n // 3: n // 2, 1] = True
+    x[n // 4, 0] = np.nan
+    x[n - 1, 1] = np.nan  # at the very end: the odd extension reads it
+    sos = np.vstack([filters.bandpass_sos(3.0, 20.0, 360.0)] * 2)[:sections]
+    clean = np.where(unusable | np.isnan(x), 0.0, x.astype(np.float64))
+    np.testing.assert_array_equal(filters.bandpass_zeroed(sos, x, unusable),
+                                  filters.sosfiltfilt(sos, clean))
