@@ -121,11 +121,11 @@ class TrainSettings:
     #: Folders holding ``nstdb/bw|em|ma``: the noise bank of ``augment.real_noise_probability``
     #: > 0 (:func:`ecgtk.export.real_noise.load_noise_bank`).
     noise_dirs: list[str] = field(default_factory=list)
-    #: Distillation: a ``.keras`` model of the same kind and inputs (the teacher) whose
-    #: probabilities, on every augmented training window, make ``teacher_weight`` of the
-    #: targets (the label the rest); None: the labels alone. The teacher must not have seen the
-    #: validation or held-out patients.
-    teacher: str | None = None
+    #: Distillation: a ``.keras`` model of the same kind and inputs (the teacher), or several
+    #: (an ensemble: their probabilities averaged), whose probabilities, on every augmented
+    #: training window, make ``teacher_weight`` of the targets (the label the rest); None: the
+    #: labels alone. The teacher must not have seen the validation or held-out patients.
+    teacher: str | list[str] | None = None
     teacher_weight: float = 0.5
 
     def __post_init__(self) -> None:
@@ -248,23 +248,33 @@ def _noise_bank(aug: AugmentConfig | None, settings: TrainSettings):
                            aug.real_noise_spare_proxies, aug.fs)
 
 
-def _load_teacher(path: str | None, input_shape: tuple):
-    """The distillation teacher of ``TrainSettings.teacher`` (None: none), checked to read
-    windows of ``input_shape``."""
+def _load_teacher(path: str | list[str] | None, input_shape: tuple):
+    """The distillation teacher of ``TrainSettings.teacher`` (None: none): a callable giving
+    ``(n, 2)`` probabilities, the members' average when several paths are given, each checked
+    to read windows of ``input_shape``."""
     if not path:
         return None
     import keras
 
     import ecgtk.export.architecture  # noqa: F401  (registers WeightedSum)
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such teacher model")
-    teacher = keras.models.load_model(str(path))
-    if tuple(teacher.input_shape[1:]) != tuple(input_shape):
-        raise ValueError(f"{path}: the teacher reads {teacher.input_shape[1:]}, the student's "
-                         f"windows are {tuple(input_shape)}")
-    teacher.trainable = False
-    return teacher
+    members = []
+    for one in [path] if isinstance(path, str) else list(path):
+        if not Path(one).is_file():
+            raise FileNotFoundError(f"{one}: no such teacher model")
+        member = keras.models.load_model(str(one))
+        if tuple(member.input_shape[1:]) != tuple(input_shape):
+            raise ValueError(f"{one}: the teacher reads {member.input_shape[1:]}, the "
+                             f"student's windows are {tuple(input_shape)}")
+        member.trainable = False
+        members.append(member)
+    if len(members) == 1:
+        return members[0]
+
+    def ensemble(x, training=False):
+        return sum(np.asarray(m(x, training=training)) for m in members) / len(members)
+
+    return ensemble
 
 
 def _fit(model, train: tuple, val: tuple | None, *, out_dir: Path, name: str, epochs: int,

@@ -71,6 +71,11 @@ def test_a_student_trains_from_its_teacher(tmp_path):
     assert path.is_file() and info["settings"]["teacher"] == str(teacher)
     assert info["parameters"] < json.loads(
         (tmp_path / "teacher" / "beat.train.json").read_text())["parameters"]
+    pair = tr._load_teacher([str(teacher), str(teacher)], (100, 2))
+    one = tr._load_teacher(str(teacher), (100, 2))
+    np.testing.assert_allclose(pair(train.x[:8]), np.asarray(one(train.x[:8])), rtol=1e-6)
+    with pytest.raises(ValueError, match="the teacher reads"):
+        tr._load_teacher(str(teacher), (300, 6))
     with pytest.raises(FileNotFoundError, match="no such teacher"):
         tr.train_windows("beat", train, val, tmp_path / "x", epochs=1,
                          settings=tr.TrainSettings(arch=TINY, verbose=0, context=False,
