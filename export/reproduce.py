@@ -194,8 +194,8 @@ REFIT_KINDS = ("ventricular",)
 
 
 def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed: int = 0,
-                epochs: int | None = None,
-                members: int | None = None) -> tuple[list[Path], dict, np.ndarray]:
+                epochs: int | None = None, members: int | None = None,
+                settings=None) -> tuple[list[Path], dict, np.ndarray]:
     """Train the shipped ``kind`` model, ``members`` times (default
     :data:`ENSEMBLE_MEMBERS`; seeds ``seed``, ``seed + 1``, ...); returns the members'
     ``.keras``, the training facts (member 0's, with the ensemble's decision threshold chosen
@@ -203,7 +203,8 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
     check. Members already trained in ``work/final``, ``work/final_1``, ... (their ``.keras``
     and ``.train.json``, e.g. by an interrupted run) are reused. For :data:`REFIT_KINDS` the
     returned members are the refits (``work/refit_<i>``) on the training and validation
-    records, with the validated ensemble's threshold."""
+    records, with the validated ensemble's threshold. ``settings``: the
+    :class:`ecgtk.export.train.TrainSettings` (default: the shipped recipe's)."""
     from ecgtk.export.train import (
         TrainSettings,
         choose_threshold,
@@ -225,7 +226,7 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
         folder = work / ("final" if member == 0 else f"final_{member}")
         trained.append(trained_before(folder, kind) or train_windows(
             kind, tr, va, folder, epochs=epochs, seed=seed + member,
-            settings=TrainSettings(verbose=2),
+            settings=settings or TrainSettings(verbose=2),
             extra_info={"windows": training_window_fields(kind)}))
     paths = [path for path, _ in trained]
     info = dict(trained[0][1])
@@ -260,11 +261,15 @@ def train_final(kind: str, data_dirs: Sequence[str | Path], work: Path, *, seed:
 def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | Path,
               k: int = 4, seed: int = 0, skip_cv: bool = False, transfer: bool = False,
               command: str = "", kinds: Sequence[str] = ("beat", "ventricular"),
-              evaluations: Sequence[str | Path] = ()) -> dict:
+              evaluations: Sequence[str | Path] = (),
+              student_of: Sequence[str | Path] = ()) -> dict:
     """Run everything (see the module docstring); returns a summary dict. ``kinds``: the
     models to train, export and describe (the others in ``out`` are left as they are).
     ``evaluations``: ``evaluation.json`` files of :mod:`ecgtk.export.evaluate` whose tables
-    both cards repeat (the recipe judged across databases)."""
+    both cards repeat (the recipe judged across databases). ``student_of``: model 2's
+    ``.keras`` members (e.g. the shipped pair) that teach it: model 2 is then one network of
+    :data:`ecgtk.export.evaluate.COMPACT_ARCH` distilled from them (:mod:`ecgtk.export.distill`;
+    WORK/cv should then be the ``distilled`` recipe's cross-validation)."""
     from ecgtk.export.crossval import crossval
     from ecgtk.export.ensemble import member_path, member_paths, passes_for
     from ecgtk.export.ensemble_crossval import ensemble_crossval
@@ -282,7 +287,10 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
 
     # WORK/cv: both models, one training each (model 1's figures); WORK/cv_ensemble: the same
     # folds with model 2's further members (the shipped model 2's figures and calibration)
-    members = ENSEMBLE_MEMBERS["ventricular"]
+    from ecgtk.export.distill import distillation_notes, student_settings
+
+    student = student_settings(student_of, work) if student_of else None
+    members = 1 if student else ENSEMBLE_MEMBERS["ventricular"]
     cv_dirs = {"beat": work / "cv",
                "ventricular": work / ("cv_ensemble" if members > 1 else "cv")}
     cvs: dict[str, dict | None] = {}
@@ -347,7 +355,10 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     for kind in kinds:
         _log(f"final training: {kind}")
         t0 = time.time()
-        keras_paths, info, parity = train_final(kind, data_dirs, work, seed=seed)
+        keras_paths, info, parity = train_final(
+            kind, data_dirs, work, seed=seed,
+            **({"members": 1, "settings": student} if student and kind == "ventricular"
+               else {}))
         timings[f"train_{kind}_s"] = round(time.time() - t0, 1)
         shipped = [member_path(out / f"{kind}.keras", i) for i in range(len(keras_paths))]
         for source, target in zip(keras_paths, shipped, strict=True):
@@ -384,6 +395,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
         notes = dict(NOTES[kind])
         if "ensemble" in info:
             notes["Ensemble"] = ensemble_notes(info, shipped)
+        if student and kind == "ventricular":
+            notes["Distillation"] = distillation_notes(student_of, student)
         if kind == "ventricular" and transfer_result:
             from ecgtk.export.transfer import summary as transfer_summary
             from ecgtk.export.transfer import table
@@ -434,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--kinds", nargs="+", choices=("beat", "ventricular"),
                     default=["beat", "ventricular"],
                     help="models to train, export and describe (default both)")
+    ap.add_argument("--student-of", type=Path, nargs="+", default=[], metavar="KERAS",
+                    help="model 2 as one compact network distilled from these .keras members "
+                         "(e.g. the shipped pair)")
     ap.add_argument("--evaluation", type=Path, nargs="*", default=[],
                     help="evaluation.json files of python -m ecgtk.export.evaluate whose tables "
                          "the cards repeat")
@@ -442,7 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.argv[1:] if argv is None else list(argv))
     summary = reproduce(args.data, args.out, work=args.work, k=args.k, seed=args.seed,
                         skip_cv=args.skip_cv, transfer=args.transfer, command=command,
-                        kinds=args.kinds, evaluations=args.evaluation)
+                        kinds=args.kinds, evaluations=args.evaluation,
+                        student_of=args.student_of)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -100,3 +100,21 @@ def test_the_distilled_recipe_needs_a_teacher_run(tmp_path):
         evaluate([tmp_path], tmp_path / "out", recipe="distilled")
     with pytest.raises(ValueError, match="teacher run"):
         evaluate([tmp_path], tmp_path / "out", recipe="shipped", teacher_run=tmp_path)
+
+
+def test_the_shipped_student_learns_from_copies_of_its_teachers(tmp_path):
+    from ecgtk.export.distill import distillation_notes, student_settings
+    from ecgtk.export.evaluate import COMPACT_ARCH
+
+    teachers = [tmp_path / "ventricular.keras", tmp_path / "ventricular_1.keras"]
+    for i, t in enumerate(teachers):
+        t.write_bytes(b"member %d" % i)
+    s = student_settings(teachers, tmp_path / "work")
+    assert s.arch == COMPACT_ARCH["ventricular"] and len(s.teacher) == 2
+    assert [open(c, "rb").read() for c in s.teacher] == [b"member 0", b"member 1"]
+    teachers[0].write_bytes(b"a new model written over the old one")
+    again = student_settings(teachers, tmp_path / "work")  # a resumed run: the copies stay
+    assert open(again.teacher[0], "rb").read() == b"member 0"
+    assert "ventricular_1.keras" in distillation_notes(teachers, s)
+    with pytest.raises(FileNotFoundError, match="no such teacher"):
+        student_settings([tmp_path / "none.keras"], tmp_path / "other")

@@ -1,0 +1,52 @@
+"""Model 2 as a student: one compact network that learns from the shipped pair (issue 38).
+
+A student learns from targets that are part label, part the probability its teachers give the
+same augmented window (``TrainSettings.teacher``, :func:`ecgtk.export.batches.soft_targets`),
+so one network about 4x cheaper than the two-member ensemble can carry what the pair learnt.
+``python -m ecgtk.export.evaluate --recipe distilled --teacher-run RUN`` judges the recipe fold
+by fold; ``python -m ecgtk.export.reproduce --student-of models/ventricular.keras
+models/ventricular_1.keras`` trains the shipped student (research/compact_models_plan.md,
+experiment 3).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["distillation_notes", "student_settings"]
+
+
+def student_settings(teachers: Sequence[str | Path], work: Path):
+    """Model 2's :class:`ecgtk.export.train.TrainSettings` as a student of ``teachers`` (their
+    probabilities averaged): the compact network, half its targets from the teachers. The
+    teachers are copied to ``work/teacher`` first, so that writing the new model over them in
+    ``--out`` cannot change what a resumed run learns from."""
+    from ecgtk.export.evaluate import COMPACT_ARCH
+    from ecgtk.export.train import TrainSettings
+
+    folder = Path(work) / "teacher"
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i, teacher in enumerate(teachers):
+        copy = folder / f"teacher_{i}.keras"
+        if not copy.is_file():
+            if not Path(teacher).is_file():
+                raise FileNotFoundError(f"{teacher}: no such teacher model")
+            shutil.copyfile(teacher, copy)
+        copies.append(str(copy))
+    return TrainSettings(verbose=2, arch=dict(COMPACT_ARCH["ventricular"]), teacher=copies)
+
+
+def distillation_notes(teachers: Sequence[str | Path], settings) -> str:
+    """The model card's note on how the student learnt."""
+    arch = settings.arch
+    return (f"One network of {arch['block_filters']} channels (LSTM {arch['lstm_units']}) in "
+            f"place of the two-member ensemble, about 4x cheaper to run: trained on targets "
+            f"that are {settings.teacher_weight:.0%} the label and "
+            f"{1 - settings.teacher_weight:.0%} the averaged probability that the teachers "
+            f"({', '.join(Path(t).name for t in teachers)}: the previous shipped pair) give "
+            "the same augmented window, then refitted on every patient the same way. Chosen by "
+            "research/compact_models_plan.md, experiment 3 (the same students distilled fold "
+            "by fold in the evaluation across databases).")
