@@ -29,6 +29,9 @@ ARCHITECTURES = (
     ("ventricular", 300, 6, "compact (not kept)", {"stem_stride": 2, "stem_filters": 24,
                                                 "block_filters": (24, 48, 96),
                                                 "lstm_units": 24}),
+    ("ventricular", 300, 6, "middle (32/64/128)", {"stem_stride": 2, "stem_filters": 32,
+                                                "block_filters": (32, 64, 128),
+                                                "lstm_units": 32}),
 )
 
 

@@ -174,11 +174,13 @@ def fold_teachers(teacher_dir: Path, fold: int, train: Sequence[str],
 def run_fold(fold: int, train_records: list[str], test_records: list[str],
              data_dirs: Sequence[str | Path], out_dir: Path, *, seed: int = 0,
              epochs: dict[str, int] | None = None, settings: dict | None = None,
-             nstdb: bool = True, teacher_dir: Path | None = None) -> dict:
+             nstdb: bool = True, teacher_dir: Path | None = None,
+             taught: Sequence[str] = ("beat", "ventricular")) -> dict:
     """Train both models on ``train_records`` and score ``test_records``; returns the fold's
     result (also written to ``out_dir/fold<i>/fold.json``). ``teacher_dir``: a finished run of
     the same design and seed whose fold ``i`` models teach this fold's (distillation,
-    ``TrainSettings.teacher``); its fold must have trained on the same patients."""
+    ``TrainSettings.teacher``) for the models of ``taught``; its fold must have trained on the
+    same patients."""
     from dataclasses import replace
 
     from ecgtk.export.dataset import build_training_windows, build_windows, training_window_fields
@@ -205,7 +207,7 @@ def run_fold(fold: int, train_records: list[str], test_records: list[str],
         tr = build_training_windows(kind, data_dirs, recs_tr)
         va = build_windows(kind, data_dirs, recs_va)
         s = settings.get(kind) or TrainSettings(verbose=2)
-        if teacher_dir is not None:
+        if teacher_dir is not None and kind in taught:
             s = replace(s, teacher=teachers[kind])
         _, infos[kind] = trained_before(fold_dir, kind) or train_windows(
             kind, tr, va, fold_dir, epochs=epochs.get(kind), seed=seed, settings=s,

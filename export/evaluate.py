@@ -38,8 +38,8 @@ from ecgtk.export.records import (
 from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
-__all__ = ["NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of", "lodo_folds",
-           "recipe_settings", "score_run"]
+__all__ = ["MIDDLE_ARCH", "NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of",
+           "lodo_folds", "recipe_settings", "score_run"]
 
 _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
               "swap_probability": 0.5, "flip_probability": 0.1}
@@ -52,6 +52,11 @@ COMPACT_ARCH = {
     "beat": {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 16},
     "ventricular": {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24},
 }
+
+#: A middle width for model 2 (issue 38): one such network is about 3.4x cheaper to run than
+#: the shipped pair (``python -m benchmarks.bench_architectures``), the compact one 4.2x.
+MIDDLE_ARCH = {"ventricular": {"stem_filters": 32, "block_filters": (32, 64, 128),
+                               "lstm_units": 32}}
 
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
@@ -68,6 +73,8 @@ COMPACT_ARCH = {
 #: ``distilled``: the compact networks as students of a finished run's fold models
 #: (``--teacher-run``: the shipped recipe's run of the same seed), learning half from the
 #: teacher's probabilities on every augmented window (``TrainSettings.teacher``).
+#: ``distilled_middle``: model 2 alone as a student of :data:`MIDDLE_ARCH`'s width; model 1
+#: as shipped.
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -80,11 +87,14 @@ RECIPES = {
                                    "real_noise_spare_proxies": True}},
     "compact": {"beat": {"arch": COMPACT_ARCH["beat"]},
                 "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
-    "distilled": {"beat": {"arch": COMPACT_ARCH["beat"]},
-                  "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
+    "distilled": {"beat": {"arch": COMPACT_ARCH["beat"], "taught": True},
+                  "ventricular": {"arch": COMPACT_ARCH["ventricular"], "taught": True}},
+    "distilled_middle": {"ventricular": {"arch": MIDDLE_ARCH["ventricular"], "taught": True}},
 }
-#: Recipes whose networks learn from a teacher run (``evaluate(teacher_run=...)``).
-NEEDS_TEACHER = ("distilled",)
+#: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
+#: (``evaluate(teacher_run=...)``).
+NEEDS_TEACHER = tuple(name for name, kinds in RECIPES.items()
+                      if any(k.get("taught") for k in kinds.values()))
 
 #: The groups a score is reported for: a held-out record's database, nstdb by its SNR.
 NSTDB_GROUPS = {"06": "nstdb 6 dB", "00": "nstdb 0 dB"}
@@ -149,6 +159,7 @@ def recipe_settings(recipe: str, data: Sequence[str | Path] = ()) -> dict | None
     for kind in ("beat", "ventricular"):
         augment = dict(RECIPES[recipe].get(kind, {}))
         arch = augment.pop("arch", {})
+        augment.pop("taught", None)
         settings[kind] = TrainSettings(verbose=2, noise_dirs=[str(d) for d in data], arch=arch,
                                        augment=replace(DEFAULT_AUGMENT[kind], **augment))
     return settings
@@ -180,6 +191,7 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
                          f"and only with them (recipe {recipe!r})")
     out = Path(out)
     settings = recipe_settings(recipe, data)
+    taught = tuple(k for k, v in RECIPES[recipe].items() if v.get("taught"))
     for s in (settings or {}).values():  # missing noise records fail now, not after a fold
         if s.augment.real_noise_probability > 0:
             from ecgtk.export.real_noise import load_noise_bank
@@ -192,7 +204,7 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
         for i, (name, train, test) in enumerate(lodo_folds()):
             print(f"leave one database out, fold {i} ({name})", flush=True)
             run_fold(i, train, test, data, out / "lodo", seed=seed, settings=settings,
-                     teacher_dir=teacher_run and Path(teacher_run) / "lodo")
+                     teacher_dir=teacher_run and Path(teacher_run) / "lodo", taught=taught)
         summary["lodo"] = score_run(out / "lodo", data)
     if "cv" in designs:
         records = cv_records(cv_databases)
@@ -200,7 +212,7 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
             print(f"cross-validation over {' + '.join(cv_databases)}, fold {i + 1}/{k}",
                   flush=True)
             run_fold(i, train, test, data, out / "cv", seed=seed, settings=settings,
-                     teacher_dir=teacher_run and Path(teacher_run) / "cv")
+                     teacher_dir=teacher_run and Path(teacher_run) / "cv", taught=taught)
         summary["cv"] = score_run(out / "cv", data)
     (out / "evaluation.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -242,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2,
                     help="TensorFlow threads (1 when two evaluations share two cores)")
     ap.add_argument("--teacher-run", type=Path,
-                    help="with --recipe distilled: a finished run of the shipped recipe, same "
+                    help="with a distilled recipe: a finished run of the shipped recipe, same "
                          "seed, whose fold models teach")
     ap.add_argument("--score-only", action="store_true",
                     help="score the folds already finished under --out; train nothing")
