@@ -15,15 +15,20 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["distillation_notes", "student_settings"]
+__all__ = ["STUDENT_ARCH", "distillation_notes", "student_settings"]
+
+#: The student's width (:func:`ecgtk.export.architecture.build_model` arguments over model 2's
+#: defaults): the middle width of research/compact_models_plan.md, experiment 4 (the compact
+#: width of experiment 3 lost nstdb at 6 dB).
+STUDENT_ARCH = {"stem_filters": 32, "block_filters": (32, 64, 128), "lstm_units": 32}
 
 
-def student_settings(teachers: Sequence[str | Path], work: Path):
+def student_settings(teachers: Sequence[str | Path], work: Path, arch: dict | None = None):
     """Model 2's :class:`ecgtk.export.train.TrainSettings` as a student of ``teachers`` (their
-    probabilities averaged): the compact network, half its targets from the teachers. The
+    probabilities averaged): a network of ``arch`` (default :data:`STUDENT_ARCH`), half its
+    targets from the teachers. The
     teachers are copied to ``work/teacher`` first, so that writing the new model over them in
     ``--out`` cannot change what a resumed run learns from."""
-    from ecgtk.export.evaluate import COMPACT_ARCH
     from ecgtk.export.train import TrainSettings
 
     folder = Path(work) / "teacher"
@@ -36,17 +41,17 @@ def student_settings(teachers: Sequence[str | Path], work: Path):
                 raise FileNotFoundError(f"{teacher}: no such teacher model")
             shutil.copyfile(teacher, copy)
         copies.append(str(copy))
-    return TrainSettings(verbose=2, arch=dict(COMPACT_ARCH["ventricular"]), teacher=copies)
+    return TrainSettings(verbose=2, arch=dict(arch or STUDENT_ARCH), teacher=copies)
 
 
 def distillation_notes(teachers: Sequence[str | Path], settings) -> str:
     """The model card's note on how the student learnt."""
     arch = settings.arch
     return (f"One network of {arch['block_filters']} channels (LSTM {arch['lstm_units']}) in "
-            f"place of the two-member ensemble, about 4x cheaper to run: trained on targets "
+            f"place of the two-member ensemble, cheaper to run: trained on targets "
             f"that are {settings.teacher_weight:.0%} the label and "
             f"{1 - settings.teacher_weight:.0%} the averaged probability that the teachers "
             f"({', '.join(Path(t).name for t in teachers)}: the previous shipped pair) give "
             "the same augmented window, then refitted on every patient the same way. Chosen by "
-            "research/compact_models_plan.md, experiment 3 (the same students distilled fold "
-            "by fold in the evaluation across databases).")
+            "research/compact_models_plan.md, experiments 3-4 (the same students distilled "
+            "fold by fold in the evaluation across databases).")

@@ -28,6 +28,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from ecgtk.export.distill import STUDENT_ARCH
 from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
 from ecgtk.export.records import (
     ALL_RECORDS,
@@ -55,8 +56,7 @@ COMPACT_ARCH = {
 
 #: A middle width for model 2 (issue 38): one such network is about 3.4x cheaper to run than
 #: the shipped pair (``python -m benchmarks.bench_architectures``), the compact one 4.2x.
-MIDDLE_ARCH = {"ventricular": {"stem_filters": 32, "block_filters": (32, 64, 128),
-                               "lstm_units": 32}}
+MIDDLE_ARCH = {"ventricular": dict(STUDENT_ARCH)}
 
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).

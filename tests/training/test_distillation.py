@@ -103,14 +103,16 @@ def test_the_distilled_recipe_needs_a_teacher_run(tmp_path):
 
 
 def test_the_shipped_student_learns_from_copies_of_its_teachers(tmp_path):
-    from ecgtk.export.distill import distillation_notes, student_settings
-    from ecgtk.export.evaluate import COMPACT_ARCH
+    from ecgtk.export.distill import STUDENT_ARCH, distillation_notes, student_settings
+    from ecgtk.export.evaluate import COMPACT_ARCH, MIDDLE_ARCH
 
     teachers = [tmp_path / "ventricular.keras", tmp_path / "ventricular_1.keras"]
     for i, t in enumerate(teachers):
         t.write_bytes(b"member %d" % i)
     s = student_settings(teachers, tmp_path / "work")
-    assert s.arch == COMPACT_ARCH["ventricular"] and len(s.teacher) == 2
+    assert s.arch == STUDENT_ARCH == MIDDLE_ARCH["ventricular"] and len(s.teacher) == 2
+    assert student_settings(teachers, tmp_path / "work", COMPACT_ARCH["ventricular"]).arch == \
+        COMPACT_ARCH["ventricular"]
     assert [open(c, "rb").read() for c in s.teacher] == [b"member 0", b"member 1"]
     teachers[0].write_bytes(b"a new model written over the old one")
     again = student_settings(teachers, tmp_path / "work")  # a resumed run: the copies stay
