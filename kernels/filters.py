@@ -112,6 +112,30 @@ def _sosfiltfilt_core(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, padlen: in
     return ext[padlen:padlen + n].copy()
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _two_section_coefficients(sos: np.ndarray) -> tuple:
+    """``(b00, b01, b02, a01, a02, b10, b11, b12, a11, a12)`` of two SOS sections."""
+    return (sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5],
+            sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _two_section_step(v: float, c: tuple, z00: float, z01: float, z10: float,
+                      z11: float) -> tuple:
+    """One sample ``v`` through both DF-II-T sections (coefficients ``c`` of
+    :func:`_two_section_coefficients`, states ``z``): ``(y, z00, z01, z10, z11)``, in the
+    operation order of :func:`_sosfilt_inplace`, so the same numbers bit for bit."""
+    b00, b01, b02, a01, a02, b10, b11, b12, a11, a12 = c
+    y = b00 * v + z00
+    z00 = b01 * v - a01 * y + z01
+    z01 = b02 * v - a02 * y
+    v = y
+    y = b10 * v + z10
+    z10 = b11 * v - a11 * y + z11
+    z11 = b12 * v - a12 * y
+    return y, z00, z01, z10, z11
+
+
 @numba.njit(cache=True, nogil=True)
 def _two_section_pass(sos: np.ndarray, x: np.ndarray, lead: int, zi: np.ndarray,
                       step: int) -> None:
@@ -120,8 +144,7 @@ def _two_section_pass(sos: np.ndarray, x: np.ndarray, lead: int, zi: np.ndarray,
     but the recursion's chain of dependent operations no longer waits on memory (one lead of
     a 24-hour recording: 2.5x faster)."""
     n = x.shape[0]
-    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    c = _two_section_coefficients(sos)
     first = 0 if step == 1 else n - 1
     z00 = zi[0, 0] * x[first, lead]
     z01 = zi[0, 1] * x[first, lead]
@@ -130,13 +153,7 @@ def _two_section_pass(sos: np.ndarray, x: np.ndarray, lead: int, zi: np.ndarray,
     i = first
     for _ in range(n):
         v = x[i, lead]
-        y = b00 * v + z00
-        z00 = b01 * v - a01 * y + z01
-        z01 = b02 * v - a02 * y
-        v = y
-        y = b10 * v + z10
-        z10 = b11 * v - a11 * y + z11
-        z11 = b12 * v - a12 * y
+        y, z00, z01, z10, z11 = _two_section_step(v, c, z00, z01, z10, z11)
         x[i, lead] = y
         i += step
 
@@ -169,8 +186,7 @@ def _two_section_forward_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.nda
     written to ``ext``: the same values bit for bit without first writing the extended signal
     to memory and reading it back."""
     n = x.shape[0]
-    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    c = _two_section_coefficients(sos)
     v0 = _extended(x, unusable, lead, padlen, 0)
     z00 = zi[0, 0] * v0
     z01 = zi[0, 1] * v0
@@ -182,13 +198,7 @@ def _two_section_forward_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.nda
             v = 0.0 if unusable[i - padlen, lead] or np.isnan(v) else np.float64(v)
         else:
             v = _extended(x, unusable, lead, padlen, i)
-        y = b00 * v + z00
-        z00 = b01 * v - a01 * y + z01
-        z01 = b02 * v - a02 * y
-        v = y
-        y = b10 * v + z10
-        z10 = b11 * v - a11 * y + z11
-        z11 = b12 * v - a12 * y
+        y, z00, z01, z10, z11 = _two_section_step(v, c, z00, z01, z10, z11)
         ext[i, lead] = y
 
 
