@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from benchmarks import write_result
+from ecgtk.export.distill import STUDENT_ARCH
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
@@ -29,9 +30,8 @@ ARCHITECTURES = (
     ("ventricular", 300, 6, "compact (not kept)", {"stem_stride": 2, "stem_filters": 24,
                                                 "block_filters": (24, 48, 96),
                                                 "lstm_units": 24}),
-    ("ventricular", 300, 6, "middle (32/64/128)", {"stem_stride": 2, "stem_filters": 32,
-                                                "block_filters": (32, 64, 128),
-                                                "lstm_units": 32}),
+    ("ventricular", 300, 6, "middle (32/64/128)",
+     {"stem_stride": 2, **STUDENT_ARCH}),
 )
 
 

@@ -1,12 +1,12 @@
-"""Model 2 as a student: one compact network that learns from the shipped pair (issue 38).
+"""Model 2 as a student: one narrower network that learns from a two-member pair (issue 38).
 
 A student learns from targets that are part label, part the probability its teachers give the
 same augmented window (``TrainSettings.teacher``, :func:`ecgtk.export.batches.soft_targets`),
-so one network about 4x cheaper than the two-member ensemble can carry what the pair learnt.
-``python -m ecgtk.export.evaluate --recipe distilled --teacher-run RUN`` judges the recipe fold
-by fold; ``python -m ecgtk.export.reproduce --student-of models/ventricular.keras
-models/ventricular_1.keras`` trains the shipped student (research/compact_models_plan.md,
-experiment 3).
+so one network about 3.4x cheaper than the two-member ensemble can carry what the pair learnt.
+``python -m ecgtk.export.evaluate --recipe distilled_middle --teacher-run RUN`` judges the
+recipe fold by fold; ``python -m ecgtk.export.reproduce --student-of TEACHERS/ventricular.keras
+TEACHERS/ventricular_1.keras`` trains the shipped student (model 2 2.0.0;
+research/compact_models_plan.md, experiments 3-4).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from ecgtk.export.records import (
 from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
-__all__ = ["MIDDLE_ARCH", "NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of",
+__all__ = ["NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of",
            "lodo_folds", "recipe_settings", "score_run"]
 
 _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
@@ -53,10 +53,6 @@ COMPACT_ARCH = {
     "beat": {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 16},
     "ventricular": {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24},
 }
-
-#: A middle width for model 2 (issue 38): one such network is about 3.4x cheaper to run than
-#: the shipped pair (``python -m benchmarks.bench_architectures``), the compact one 4.2x.
-MIDDLE_ARCH = {"ventricular": dict(STUDENT_ARCH)}
 
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
@@ -73,8 +69,9 @@ MIDDLE_ARCH = {"ventricular": dict(STUDENT_ARCH)}
 #: ``distilled``: the compact networks as students of a finished run's fold models
 #: (``--teacher-run``: the shipped recipe's run of the same seed), learning half from the
 #: teacher's probabilities on every augmented window (``TrainSettings.teacher``).
-#: ``distilled_middle``: model 2 alone as a student of :data:`MIDDLE_ARCH`'s width; model 1
-#: as shipped.
+#: ``distilled_middle``: model 2 alone as a student of the middle width
+#: (:data:`ecgtk.export.distill.STUDENT_ARCH`: one such network is about 3.4x cheaper to run
+#: than the 1.3.0 pair, ``python -m benchmarks.bench_architectures``); model 1 as shipped.
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -89,7 +86,7 @@ RECIPES = {
                 "ventricular": {"arch": COMPACT_ARCH["ventricular"]}},
     "distilled": {"beat": {"arch": COMPACT_ARCH["beat"], "taught": True},
                   "ventricular": {"arch": COMPACT_ARCH["ventricular"], "taught": True}},
-    "distilled_middle": {"ventricular": {"arch": MIDDLE_ARCH["ventricular"], "taught": True}},
+    "distilled_middle": {"ventricular": {"arch": STUDENT_ARCH, "taught": True}},
 }
 #: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
 #: (``evaluate(teacher_run=...)``).

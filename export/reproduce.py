@@ -270,9 +270,9 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     models to train, export and describe (the others in ``out`` are left as they are).
     ``evaluations``: ``evaluation.json`` files of :mod:`ecgtk.export.evaluate` whose tables
     both cards repeat (the recipe judged across databases). ``student_of``: model 2's
-    ``.keras`` members (e.g. the shipped pair) that teach it: model 2 is then one network of
-    :data:`ecgtk.export.evaluate.COMPACT_ARCH` distilled from them (:mod:`ecgtk.export.distill`;
-    WORK/cv should then be the ``distilled`` recipe's cross-validation)."""
+    ``.keras`` members (e.g. the 1.3.0 pair) that teach it: model 2 is then one network of
+    :data:`ecgtk.export.distill.STUDENT_ARCH` distilled from them (WORK/cv should then be the
+    ``distilled_middle`` recipe's cross-validation)."""
     from ecgtk.export.crossval import crossval
     from ecgtk.export.ensemble import member_path, member_paths, passes_for
     from ecgtk.export.ensemble_crossval import ensemble_crossval
@@ -451,8 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     default=["beat", "ventricular"],
                     help="models to train, export and describe (default both)")
     ap.add_argument("--student-of", type=Path, nargs="+", default=[], metavar="KERAS",
-                    help="model 2 as one compact network distilled from these .keras members "
-                         "(e.g. the shipped pair)")
+                    help="model 2 as one middle-width network distilled from these .keras "
+                         "members (e.g. the 1.3.0 pair)")
     ap.add_argument("--evaluation", type=Path, nargs="*", default=[],
                     help="evaluation.json files of python -m ecgtk.export.evaluate whose tables "
                          "the cards repeat")

@@ -15,23 +15,8 @@ pytest.importorskip("tensorflow")
 from ecgtk.export import train as tr  # noqa: E402
 from ecgtk.export.batches import augmented_batches, class_weights  # noqa: E402
 from ecgtk.export.crossval import fold_teachers  # noqa: E402
-from ecgtk.export.dataset import WindowSet  # noqa: E402
 from ecgtk.export.evaluate import evaluate  # noqa: E402
-
-TINY = {"stem_filters": 8, "block_filters": (8, 8, 8), "block_kernel": 5, "lstm_units": 4}
-
-
-def _windows(n: int, record: str, seed: int) -> WindowSet:
-    """Two easy classes of 100-sample two-lead windows: a narrow spike (1) or a wide bump (0)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(100) - 50
-    y = (np.arange(n) % 2).astype(np.int8)
-    width = np.where(y == 1, 2.0, 12.0)[:, None]
-    x = np.exp(-0.5 * (t[None, :] / width) ** 2) + rng.normal(0, 0.05, (n, 100))
-    x = np.repeat(x[:, :, None], 2, axis=2).astype(np.float32)
-    return WindowSet(x, y, np.full(n, record), np.full(n, record), np.arange(n) * 400,
-                     np.zeros(n, np.int8), np.zeros(n, np.int8),
-                     np.full(n, np.nan, np.float32), np.full(n, "N"))
+from tests.training.test_train import TINY, _windows  # noqa: E402  (synthetic windows)
 
 
 def test_soft_targets_mix_label_and_teacher():
@@ -60,7 +45,7 @@ def test_batches_carry_the_teachers_probability_of_the_window_given():
 
 @pytest.mark.slow
 def test_a_student_trains_from_its_teacher(tmp_path):
-    train, val = _windows(320, "a", 0), _windows(64, "b", 1)
+    train, val = _windows(320, 100, "a", 0), _windows(64, 100, "b", 1)
     settings = tr.TrainSettings(arch=TINY, verbose=0, batch_size=32, context=False)
     teacher, _ = tr.train_windows("beat", train, val, tmp_path / "teacher", epochs=1,
                                   settings=settings)
@@ -104,13 +89,14 @@ def test_the_distilled_recipe_needs_a_teacher_run(tmp_path):
 
 def test_the_shipped_student_learns_from_copies_of_its_teachers(tmp_path):
     from ecgtk.export.distill import STUDENT_ARCH, distillation_notes, student_settings
-    from ecgtk.export.evaluate import COMPACT_ARCH, MIDDLE_ARCH
+    from ecgtk.export.evaluate import COMPACT_ARCH, RECIPES
 
     teachers = [tmp_path / "ventricular.keras", tmp_path / "ventricular_1.keras"]
     for i, t in enumerate(teachers):
         t.write_bytes(b"member %d" % i)
     s = student_settings(teachers, tmp_path / "work")
-    assert s.arch == STUDENT_ARCH == MIDDLE_ARCH["ventricular"] and len(s.teacher) == 2
+    assert s.arch == STUDENT_ARCH == RECIPES["distilled_middle"]["ventricular"]["arch"]
+    assert len(s.teacher) == 2
     assert student_settings(teachers, tmp_path / "work", COMPACT_ARCH["ventricular"]).arch == \
         COMPACT_ARCH["ventricular"]
     assert [open(c, "rb").read() for c in s.teacher] == [b"member 0", b"member 1"]
