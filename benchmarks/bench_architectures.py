@@ -20,12 +20,15 @@ import numpy as np
 
 from benchmarks import write_result
 from ecgtk.export.distill import STUDENT_ARCH
+from ecgtk.export.evaluate import NARROW_BEAT_ARCH
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
     ("beat", 100, 2, "shipped", {}),
     ("beat", 100, 2, "compact (not kept)", {"stem_filters": 16, "block_filters": (16, 32, 64),
                                          "lstm_units": 16}),
+    ("beat", 100, 2, "narrow (24/48/96)", NARROW_BEAT_ARCH),
+    ("beat", 100, 2, "middle (32/64/128)", STUDENT_ARCH),
     ("ventricular", 300, 6, "shipped, one member", {"stem_stride": 2}),
     ("ventricular", 300, 6, "compact (not kept)", {"stem_stride": 2, "stem_filters": 24,
                                                 "block_filters": (24, 48, 96),

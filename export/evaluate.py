@@ -53,6 +53,8 @@ COMPACT_ARCH = {
     "beat": {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 16},
     "ventricular": {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24},
 }
+#: Model 1's narrow student width (experiment 5), between the compact and the middle width.
+NARROW_BEAT_ARCH = {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24}
 
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
@@ -72,6 +74,9 @@ COMPACT_ARCH = {
 #: ``distilled_middle``: model 2 alone as a student of the middle width
 #: (:data:`ecgtk.export.distill.STUDENT_ARCH`: one such network is about 3.4x cheaper to run
 #: than the 1.3.0 pair, ``python -m benchmarks.bench_architectures``); model 1 as shipped.
+#: ``distilled_both``: that, and model 1 a student of the same middle width (about 1.7x
+#: cheaper than the shipped model 1); ``distilled_both_narrow``: model 1 a student of
+#: 24/48/96 channels, LSTM 24 (about 2.1x; research/compact_models_plan.md, experiment 5).
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -87,6 +92,10 @@ RECIPES = {
     "distilled": {"beat": {"arch": COMPACT_ARCH["beat"], "taught": True},
                   "ventricular": {"arch": COMPACT_ARCH["ventricular"], "taught": True}},
     "distilled_middle": {"ventricular": {"arch": STUDENT_ARCH, "taught": True}},
+    "distilled_both": {"beat": {"arch": STUDENT_ARCH, "taught": True},
+                       "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
+    "distilled_both_narrow": {"beat": {"arch": NARROW_BEAT_ARCH, "taught": True},
+                              "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
 }
 #: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
 #: (``evaluate(teacher_run=...)``).

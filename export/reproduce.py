@@ -265,14 +265,17 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
               k: int = 4, seed: int = 0, skip_cv: bool = False, transfer: bool = False,
               command: str = "", kinds: Sequence[str] = ("beat", "ventricular"),
               evaluations: Sequence[str | Path] = (),
-              student_of: Sequence[str | Path] = ()) -> dict:
+              student_of: Sequence[str | Path] = (),
+              beat_student_of: Sequence[str | Path] = ()) -> dict:
     """Run everything (see the module docstring); returns a summary dict. ``kinds``: the
     models to train, export and describe (the others in ``out`` are left as they are).
     ``evaluations``: ``evaluation.json`` files of :mod:`ecgtk.export.evaluate` whose tables
     both cards repeat (the recipe judged across databases). ``student_of``: model 2's
     ``.keras`` members (e.g. the 1.3.0 pair) that teach it: model 2 is then one network of
     :data:`ecgtk.export.distill.STUDENT_ARCH` distilled from them (WORK/cv should then be the
-    ``distilled_middle`` recipe's cross-validation)."""
+    ``distilled_middle`` recipe's cross-validation). ``beat_student_of``: the same for model 1
+    (its student width :data:`ecgtk.export.distill.STUDENT_ARCHS`; WORK/cv then the
+    ``distilled_both`` recipe's)."""
     from ecgtk.export.crossval import crossval
     from ecgtk.export.ensemble import member_path, member_paths, passes_for
     from ecgtk.export.ensemble_crossval import ensemble_crossval
@@ -292,8 +295,10 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
     # folds with model 2's further members (the shipped model 2's figures and calibration)
     from ecgtk.export.distill import distillation_notes, student_settings
 
-    student = student_settings(student_of, work) if student_of else None
-    members = 1 if student else ENSEMBLE_MEMBERS["ventricular"]
+    teachers = {"beat": beat_student_of, "ventricular": student_of}
+    students = {kind: student_settings(of, work, kind=kind)
+                for kind, of in teachers.items() if of}
+    members = 1 if "ventricular" in students else ENSEMBLE_MEMBERS["ventricular"]
     cv_dirs = {"beat": work / "cv",
                "ventricular": work / ("cv_ensemble" if members > 1 else "cv")}
     cvs: dict[str, dict | None] = {}
@@ -360,8 +365,7 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
         t0 = time.time()
         keras_paths, info, parity = train_final(
             kind, data_dirs, work, seed=seed,
-            **({"members": 1, "settings": student} if student and kind == "ventricular"
-               else {}))
+            **({"members": 1, "settings": students[kind]} if kind in students else {}))
         timings[f"train_{kind}_s"] = round(time.time() - t0, 1)
         shipped = [member_path(out / f"{kind}.keras", i) for i in range(len(keras_paths))]
         for source, target in zip(keras_paths, shipped, strict=True):
@@ -398,8 +402,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
         notes = dict(NOTES[kind])
         if "ensemble" in info:
             notes["Ensemble"] = ensemble_notes(info, shipped)
-        if student and kind == "ventricular":
-            notes["Distillation"] = distillation_notes(student_of, student)
+        if kind in students:
+            notes["Distillation"] = distillation_notes(teachers[kind], students[kind], kind)
         if kind == "ventricular" and transfer_result:
             from ecgtk.export.transfer import summary as transfer_summary
             from ecgtk.export.transfer import table
@@ -453,6 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--student-of", type=Path, nargs="+", default=[], metavar="KERAS",
                     help="model 2 as one middle-width network distilled from these .keras "
                          "members (e.g. the 1.3.0 pair)")
+    ap.add_argument("--beat-student-of", type=Path, nargs="+", default=[], metavar="KERAS",
+                    help="model 1 as a narrower network distilled from these .keras models "
+                         "(e.g. model 1 1.2.0)")
     ap.add_argument("--evaluation", type=Path, nargs="*", default=[],
                     help="evaluation.json files of python -m ecgtk.export.evaluate whose tables "
                          "the cards repeat")
@@ -462,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = reproduce(args.data, args.out, work=args.work, k=args.k, seed=args.seed,
                         skip_cv=args.skip_cv, transfer=args.transfer, command=command,
                         kinds=args.kinds, evaluations=args.evaluation,
-                        student_of=args.student_of)
+                        student_of=args.student_of, beat_student_of=args.beat_student_of)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -4,6 +4,7 @@ it is shown; the teacher of a cross-validation fold must have trained on the sam
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +107,24 @@ def test_the_shipped_student_learns_from_copies_of_its_teachers(tmp_path):
     assert "ventricular_1.keras" in distillation_notes(teachers, s)
     with pytest.raises(FileNotFoundError, match="no such teacher"):
         student_settings([tmp_path / "none.keras"], tmp_path / "other")
+
+
+def test_a_model_1_student_keeps_its_teacher_apart_from_model_2s(tmp_path):
+    from ecgtk.export.distill import STUDENT_ARCHS, distillation_notes, student_settings
+    from ecgtk.export.evaluate import RECIPES
+
+    teacher = tmp_path / "beat.keras"
+    teacher.write_bytes(b"model 1")
+    (tmp_path / "ventricular.keras").write_bytes(b"model 2")
+    beat = student_settings([teacher], tmp_path / "work", kind="beat")
+    vent = student_settings([tmp_path / "ventricular.keras"], tmp_path / "work")
+    assert Path(beat.teacher[0]).parent != Path(vent.teacher[0]).parent
+    assert [open(c, "rb").read() for c in (beat.teacher[0], vent.teacher[0])] == \
+        [b"model 1", b"model 2"]
+    assert beat.arch == STUDENT_ARCHS["beat"]
+    assert STUDENT_ARCHS["beat"] in (RECIPES["distilled_both"]["beat"]["arch"],
+                                     RECIPES["distilled_both_narrow"]["beat"]["arch"])
+    note = distillation_notes([teacher], beat, "beat")
+    assert "wider network" in note and "refitted" not in note
+    with pytest.raises(ValueError, match="kind must be"):
+        student_settings([teacher], tmp_path / "work", kind="supraventricular")
