@@ -6,7 +6,7 @@ Builds each architecture with random weights (:func:`ecgtk.export.architecture.b
 exports it with ecgtk's own exporter (model 2 with its 32 Monte-Carlo dropout passes, as
 shipped) and times it in ONNX Runtime as one pipeline lane runs it: one thread, batches of 32,
 best of 3 after a warm-up. Speed does not depend on the weights, so the table is a fair
-picture of a trained model's cost; the shipped model 2 averages two members, half the
+picture of a trained model's cost; model 2 1.3.0 averaged two members, half the
 one-member rate below. The compact networks were measured for labels too and not kept
 (research/compact_models_plan.md). Results: ``benchmarks/results/bench_architectures.json``.
 """
@@ -19,21 +19,20 @@ import time
 import numpy as np
 
 from benchmarks import write_result
-from ecgtk.export.distill import STUDENT_ARCH
-from ecgtk.export.evaluate import NARROW_BEAT_ARCH
+from ecgtk.export.distill import NARROW_BEAT_ARCH, STUDENT_ARCH
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
-    ("beat", 100, 2, "shipped", {}),
+    ("beat", 100, 2, "wide (1.2.0, the teacher)", {}),
     ("beat", 100, 2, "compact (not kept)", {"stem_filters": 16, "block_filters": (16, 32, 64),
                                          "lstm_units": 16}),
-    ("beat", 100, 2, "narrow (24/48/96)", NARROW_BEAT_ARCH),
-    ("beat", 100, 2, "middle (32/64/128)", STUDENT_ARCH),
-    ("ventricular", 300, 6, "shipped, one member", {"stem_stride": 2}),
+    ("beat", 100, 2, "narrow (24/48/96; shipped 2.0.0)", NARROW_BEAT_ARCH),
+    ("beat", 100, 2, "middle (32/64/128; not needed)", STUDENT_ARCH),
+    ("ventricular", 300, 6, "wide, one member of 1.3.0", {"stem_stride": 2}),
     ("ventricular", 300, 6, "compact (not kept)", {"stem_stride": 2, "stem_filters": 24,
                                                 "block_filters": (24, 48, 96),
                                                 "lstm_units": 24}),
-    ("ventricular", 300, 6, "middle (32/64/128)",
+    ("ventricular", 300, 6, "middle (32/64/128; shipped 2.0.0)",
      {"stem_stride": 2, **STUDENT_ARCH}),
 )
 
@@ -72,7 +71,7 @@ def main() -> list[dict]:
         rate = windows_per_s(build_onnx(model, masks=masks), x)
         rows.append({"model": kind, "network": name, "parameters": model.count_params(),
                      "windows_per_s": round(rate)})
-        print(f"{kind:<12} {name:<26} {model.count_params():>8,} parameters "
+        print(f"{kind:<12} {name:<34} {model.count_params():>8,} parameters "
               f"{rate:>9,.0f} windows/s", flush=True)
     write_result("bench_architectures", rows)
     return rows

@@ -17,14 +17,17 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["STUDENT_ARCH", "STUDENT_ARCHS", "distillation_notes", "student_settings"]
+__all__ = ["NARROW_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS", "distillation_notes",
+           "student_settings"]
 
 #: The student's width (:func:`ecgtk.export.architecture.build_model` arguments over model 2's
 #: defaults): the middle width of research/compact_models_plan.md, experiment 4 (the compact
 #: width of experiment 3 lost nstdb at 6 dB).
 STUDENT_ARCH = {"stem_filters": 32, "block_filters": (32, 64, 128), "lstm_units": 32}
-#: Each model's student width (experiment 5 chose model 1's).
-STUDENT_ARCHS = {"beat": STUDENT_ARCH, "ventricular": STUDENT_ARCH}
+#: Model 1's narrow student width (experiment 5), between the compact and the middle width.
+NARROW_BEAT_ARCH = {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24}
+#: Each model's student width (model 1's: the narrow width kept by experiment 5).
+STUDENT_ARCHS = {"beat": NARROW_BEAT_ARCH, "ventricular": STUDENT_ARCH}
 
 
 def student_settings(teachers: Sequence[str | Path], work: Path, arch: dict | None = None, *,

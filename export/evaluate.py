@@ -28,7 +28,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtk.export.distill import STUDENT_ARCH
+from ecgtk.export.distill import NARROW_BEAT_ARCH, STUDENT_ARCH
 from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
 from ecgtk.export.records import (
     ALL_RECORDS,
@@ -53,9 +53,6 @@ COMPACT_ARCH = {
     "beat": {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 16},
     "ventricular": {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24},
 }
-#: Model 1's narrow student width (experiment 5), between the compact and the middle width.
-NARROW_BEAT_ARCH = {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24}
-
 #: Training recipes the evaluation can compare, by name: per model, augmentation over its
 #: defaults (``ecgtk.export.train.DEFAULT_AUGMENT``; a model not named keeps them).
 #: ``shipped``: the shipped models' recipe. ``recorders``: also a sampling-rate round trip

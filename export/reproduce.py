@@ -56,8 +56,10 @@ __all__ = ["ENSEMBLE_MEMBERS", "evaluation_notes", "main", "reproduce",
 #: trained on the 65 patients of MIT-BIH and svdb (:data:`TRAINING_RECORDS`); model 2 on at
 #: most 200 V beats per patient (ecgtk.export.dataset.TRAINING_WINDOWS). Model 2 2.0.0
 #: (ecgtk 0.4.0) is one middle-width network distilled from 1.3.0's two members
-#: (``--student-of``; :mod:`ecgtk.export.distill`), about 3.4x cheaper to run.
-MODEL_VERSION = {"beat": "1.2.0", "ventricular": "2.0.0"}
+#: (``--student-of``; :mod:`ecgtk.export.distill`), about 3.4x cheaper to run. Model 1 2.0.0
+#: (ecgtk 0.5.0) is a narrower network (24/48/96) distilled from 1.2.0 (``--beat-student-of``),
+#: about 2.1x cheaper.
+MODEL_VERSION = {"beat": "2.0.0", "ventricular": "2.0.0"}
 #: Validation patients of the shipped models (early stopping, threshold), 13 of 65. Chosen by
 #: hand so that the only LBBB patients (109, 207) and the RBBB ones (118, 124, 207) stay in
 #: training, while validation still has ventricular beats (106, 116, 201), supraventricular
@@ -181,6 +183,7 @@ def evaluation_notes(paths: Sequence[str | Path]) -> str:
             f" --cv-databases {' '.join(databases)}"
         parts.append(f"python -m ecgtk.export.evaluate --data DATA --out WORK --designs "
                      f"{designs} --seed {summary['seed']} --recipe {summary['recipe']}{arm}"
+                     f"{' --teacher-run RUN' if summary.get('teacher_run') else ''}"
                      f"\n\n```\n{table(summary)}\n```")
     return "\n\n".join(parts)
 
@@ -321,8 +324,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             if cvs[kind] is not None:
                 _log(f"cross-validation skipped; {kind} uses {cv_json}")
 
-    if "ventricular" in REFIT_KINDS and cv_dirs["ventricular"].name == "cv_ensemble" \
-            and cv_dirs["ventricular"].is_dir():
+    if "ventricular" in kinds and "ventricular" in REFIT_KINDS \
+            and cv_dirs["ventricular"].name == "cv_ensemble" and cv_dirs["ventricular"].is_dir():
         from ecgtk.export.refit import refit_crossval
 
         refit_dir = work / "cv_refit"
@@ -337,8 +340,8 @@ def reproduce(data_dirs: Sequence[str | Path], out: str | Path, *, work: str | P
             timings["refit_crossval_s"] = round(time.time() - t0, 1)
         cv_dirs["ventricular"] = refit_dir
 
-    calibration = None
-    if cv_dirs["ventricular"].is_dir():
+    calibration = None  # model 2's alone: measured only when model 2 is trained
+    if "ventricular" in kinds and cv_dirs["ventricular"].is_dir():
         from ecgtk.export.calibration import calibrate_on_folds
 
         _log("calibration and uncertainty of model 2 on the out-of-fold calls")
