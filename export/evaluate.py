@@ -74,6 +74,8 @@ COMPACT_ARCH = {
 #: ``distilled_both``: that, and model 1 a student of the same middle width (about 1.7x
 #: cheaper than the shipped model 1); ``distilled_both_narrow``: model 1 a student of
 #: 24/48/96 channels, LSTM 24 (about 2.1x; research/compact_models_plan.md, experiment 5).
+#: ``distilled_stride4``: 0.5.0's students, model 2's stem of stride 4 (about 1.8x cheaper
+#: than stride 2; experiment 6).
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -93,6 +95,9 @@ RECIPES = {
                        "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
     "distilled_both_narrow": {"beat": {"arch": NARROW_BEAT_ARCH, "taught": True},
                               "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
+    "distilled_stride4": {"beat": {"arch": NARROW_BEAT_ARCH, "taught": True},
+                          "ventricular": {"arch": {**STUDENT_ARCH, "stem_stride": 4},
+                                          "taught": True}},
 }
 #: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
 #: (``evaluate(teacher_run=...)``).
