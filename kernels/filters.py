@@ -202,15 +202,61 @@ def _two_section_forward_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.nda
         ext[i, lead] = y
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _step_lead(v: float, c: tuple, z: np.ndarray, lead: int) -> float:
+    """:func:`_two_section_step` of ``lead`` with its states in column ``lead`` of ``z``."""
+    y, z[0, lead], z[1, lead], z[2, lead], z[3, lead] = _two_section_step(
+        v, c, z[0, lead], z[1, lead], z[2, lead], z[3, lead])
+    return y
+
+
+@numba.njit(cache=True, nogil=True)
+def _two_section_rows_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray,
+                             zi: np.ndarray, padlen: int, ext: np.ndarray) -> None:
+    """Both passes of the two-section filter over the zeroed, odd-extended ``x`` into
+    ``ext``, every lead at each sample: each lead's recursion sees the operations of
+    :func:`_two_section_forward_zeroed` and :func:`_two_section_pass` in their order (the
+    same numbers bit for bit), but memory is read row by row, once per pass, where lead by
+    lead it is read once per lead (12 leads at 1 kHz: 2x faster)."""
+    n, n_leads = x.shape
+    total = n + 2 * padlen
+    c = _two_section_coefficients(sos)
+    z = np.empty((4, n_leads))
+    for lead in range(n_leads):
+        v0 = _extended(x, unusable, lead, padlen, 0)
+        z[0, lead], z[1, lead] = zi[0, 0] * v0, zi[0, 1] * v0
+        z[2, lead], z[3, lead] = zi[1, 0] * v0, zi[1, 1] * v0
+    for i in range(padlen):
+        for lead in range(n_leads):
+            ext[i, lead] = _step_lead(_extended(x, unusable, lead, padlen, i), c, z, lead)
+    for k in range(n):  # the body: one sample read, no end to watch
+        for lead in range(n_leads):
+            v = x[k, lead]
+            v = 0.0 if unusable[k, lead] or np.isnan(v) else np.float64(v)
+            ext[k + padlen, lead] = _step_lead(v, c, z, lead)
+    for i in range(n + padlen, total):
+        for lead in range(n_leads):
+            ext[i, lead] = _step_lead(_extended(x, unusable, lead, padlen, i), c, z, lead)
+    for lead in range(n_leads):  # backward, from the last sample
+        v0 = ext[total - 1, lead]
+        z[0, lead], z[1, lead] = zi[0, 0] * v0, zi[0, 1] * v0
+        z[2, lead], z[3, lead] = zi[1, 0] * v0, zi[1, 1] * v0
+    for i in range(total - 1, -1, -1):
+        for lead in range(n_leads):
+            ext[i, lead] = _step_lead(ext[i, lead], c, z, lead)
+
+
 @numba.njit(cache=True, nogil=True)
 def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, zi: np.ndarray,
                           padlen: int) -> np.ndarray:
     n, n_leads = x.shape
     ext = np.empty((n + 2 * padlen, n_leads))
+    if sos.shape[0] == 2 and n_leads == 1:  # states in registers: fastest for one lead
+        _two_section_forward_zeroed(sos, x, unusable, 0, zi, padlen, ext)
+        _two_section_pass(sos, ext, 0, zi, -1)
+        return ext
     if sos.shape[0] == 2:
-        for lead in range(n_leads):
-            _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
-            _two_section_pass(sos, ext, lead, zi, -1)
+        _two_section_rows_zeroed(sos, x, unusable, zi, padlen, ext)
         return ext
     for i in range(n + 2 * padlen):  # the zeroed, odd-extended signal, as float64
         for lead in range(n_leads):

@@ -83,9 +83,74 @@ def _qrs_feature_and_block_stats(
         y: np.ndarray, unusable: np.ndarray, half: int, block: int, lead_in: int,
         step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``qrs_feature(y, ...)[0]`` and ``leads._block_stats`` of it, bit for bit, in one pass:
-    no slope array (each slope is recomputed where needed), lead by lead with the running sum
-    in a register, each block's statistics gathered as its feature is made (one lead of a
-    24-hour recording: 3x faster than the two kernels)."""
+    no slope array (each slope is recomputed where needed), each block's statistics gathered
+    as its feature is made. One lead: :func:`_feature_lead_by_lead` (the running sum in a
+    register; 3x faster than the two kernels); several: :func:`_feature_row_by_row`."""
+    if y.shape[1] == 1:
+        return _feature_lead_by_lead(y, unusable, half, block, lead_in, step)
+    return _feature_row_by_row(y, unusable, half, block, lead_in, step)
+
+
+@numba.njit(cache=True, nogil=True)
+def _feature_row_by_row(
+        y: np.ndarray, unusable: np.ndarray, half: int, block: int, lead_in: int,
+        step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_feature_lead_by_lead` with every lead at each sample: each lead's running sum
+    sees the same operations in the same order (the same numbers bit for bit), and the
+    ``(n, leads)`` arrays are read row by row once, not once per lead (12 leads at 1 kHz:
+    2.5x faster; two leads: the same)."""
+    n, n_leads = y.shape
+    feature = np.empty((n, n_leads))
+    n_blocks = (n + lead_in + block - 1) // block
+    maxima = np.zeros((n_blocks, n_leads))
+    medians = np.zeros((n_blocks, n_leads))
+    bad_share = np.ones((n_blocks, n_leads))
+    sampled = np.empty(block // step + 1)
+    width = 2 * half + 1
+    acc = np.zeros(n_leads)
+    top = np.empty(n_leads)
+    bad = np.empty(n_leads, dtype=np.int64)
+    for i in range(min(half, n)):
+        for lead in range(n_leads):
+            acc[lead] += _slope_at(y, i, lead) ** 2
+    for b in range(n_blocks):
+        lo = max(0, b * block - lead_in)
+        hi = min(n, (b + 1) * block - lead_in)
+        top[:] = 0.0
+        bad[:] = 0
+        inside = lo - half - 1 >= 1 and hi - 1 + half <= n - 2  # no end to watch for
+        for i in range(lo, hi):
+            for lead in range(n_leads):
+                a = acc[lead]
+                if inside:
+                    a += (0.5 * abs(y[i + half + 1, lead] - y[i + half - 1, lead])) ** 2
+                    a -= (0.5 * abs(y[i - half, lead] - y[i - half - 2, lead])) ** 2
+                else:
+                    if i + half < n:
+                        a += _slope_at(y, i + half, lead) ** 2
+                    if i - half - 1 >= 0:
+                        a -= _slope_at(y, i - half - 1, lead) ** 2
+                acc[lead] = a
+                f = np.sqrt(max(a, 0.0) / width)
+                feature[i, lead] = f
+                top[lead] = max(top[lead], f)
+                bad[lead] += unusable[i, lead]
+        for lead in range(n_leads):
+            m = 0
+            for i in range(lo, hi, step):
+                sampled[m] = feature[i, lead]
+                m += 1
+            maxima[b, lead] = top[lead]
+            medians[b, lead] = np.median(sampled[:m])
+            bad_share[b, lead] = bad[lead] / (hi - lo)
+    return feature, maxima, medians, bad_share
+
+
+@numba.njit(cache=True, nogil=True)
+def _feature_lead_by_lead(
+        y: np.ndarray, unusable: np.ndarray, half: int, block: int, lead_in: int,
+        step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_qrs_feature_and_block_stats` lead by lead, the running sum in a register."""
     n, n_leads = y.shape
     feature = np.empty((n, n_leads))
     n_blocks = (n + lead_in + block - 1) // block

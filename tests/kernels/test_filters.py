@@ -47,15 +47,17 @@ def test_band_edges_are_checked():
 
 @pytest.mark.parametrize("sections", [1, 2, 3])
 @pytest.mark.parametrize("n", [5, 4000])
-def test_bandpass_zeroed_is_sosfiltfilt_of_the_zeroed_signal_bit_for_bit(sections, n):
-    """The two-section path builds the zeroed, odd-extended signal on the fly inside its
-    forward pass; every path must give sosfiltfilt of the zeroed signal exactly."""
-    rng = np.random.default_rng(sections * 7 + n)
-    x = rng.normal(size=(n, 2)).astype(np.float32)
+@pytest.mark.parametrize("n_leads", [1, 2, 12])
+def test_bandpass_zeroed_is_sosfiltfilt_of_the_zeroed_signal_bit_for_bit(sections, n, n_leads):
+    """The two-section paths (one lead: lead by lead; several: row by row) build the zeroed,
+    odd-extended signal on the fly inside their forward pass; every path must give
+    sosfiltfilt of the zeroed signal exactly."""
+    rng = np.random.default_rng(sections * 7 + n + n_leads)
+    x = rng.normal(size=(n, n_leads)).astype(np.float32)
     unusable = np.zeros(x.shape, bool)
-    unusable[n // 3: n // 2, 1] = True
+    unusable[n // 3: n // 2, -1] = True
     x[n // 4, 0] = np.nan
-    x[n - 1, 1] = np.nan  # at the very end: the odd extension reads it
+    x[n - 1, -1] = np.nan  # at the very end: the odd extension reads it
     sos = np.vstack([filters.bandpass_sos(3.0, 20.0, 360.0)] * 2)[:sections]
     clean = np.where(unusable | np.isnan(x), 0.0, x.astype(np.float64))
     np.testing.assert_array_equal(filters.bandpass_zeroed(sos, x, unusable),

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from ecgtk.kernels.windows import (
+    context_stack,
+    context_stack_reference,
     rr_intervals,
     rr_intervals_reference,
     slice_windows,
@@ -188,3 +190,45 @@ def test_running_median_matches_edge_padded_medians():
     np.testing.assert_allclose(running_median(values, 7), expected)
     table = rng.normal(size=(30, 3))  # per column
     np.testing.assert_allclose(running_median(table, 5)[:, 1], running_median(table[:, 1], 5))
+
+
+# ----------------------------------------------------------------------------- context_stack
+
+
+@pytest.mark.parametrize("n_rows, leads, n_extra", [(0, 2, 2), (1, 1, 2), (37, 2, 2), (50, 3, 0)])
+def test_context_stack_matches_reference(n_rows: int, leads: int, n_extra: int) -> None:
+    rng = np.random.default_rng(n_rows + 10 * leads)
+    windows = rng.standard_normal((20, 30, leads)).astype(np.float32)
+    templates = rng.standard_normal((3, 30, leads)).astype(np.float32)
+    rows = rng.integers(0, 20, n_rows)  # repeats allowed
+    template_of = rng.integers(-1, 3, n_rows)  # -1: no template (zeros)
+    extra = rng.standard_normal((n_rows, n_extra)).astype(np.float32)
+    got = context_stack(windows, rows, templates, template_of, extra)
+    ref = context_stack_reference(windows, rows, templates, template_of, extra)
+    assert got.shape == ref.shape == (n_rows, 30, 2 * leads + n_extra)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_context_stack_layout() -> None:
+    windows = np.arange(2 * 4 * 2, dtype=np.float32).reshape(2, 4, 2)
+    templates = np.full((1, 4, 2), 7.0, np.float32)
+    out = context_stack(windows, np.array([1, 0]), templates, np.array([0, -1]),
+                        np.array([[0.5, -0.5], [1.0, 2.0]], np.float32))
+    np.testing.assert_array_equal(out[0, :, :2], windows[1])
+    np.testing.assert_array_equal(out[1, :, :2], windows[0])
+    assert (out[0, :, 2:4] == 7.0).all() and (out[1, :, 2:4] == 0.0).all()
+    np.testing.assert_array_equal(out[:, :, 4:], [[[0.5, -0.5]] * 4, [[1.0, 2.0]] * 4])
+
+
+@pytest.mark.parametrize("rows, template_of, match", [
+    (np.array([5]), np.array([0]), "outside"),
+    (np.array([0]), np.array([2]), "outside"),
+    (np.array([0]), np.array([-2]), "outside"),
+    (np.array([0, 1]), np.array([0]), "one entry per output row"),
+])
+def test_context_stack_bad_inputs(rows, template_of, match) -> None:
+    windows = np.zeros((2, 4, 1), np.float32)
+    with pytest.raises(ValueError, match=match):
+        context_stack(windows, rows, np.zeros((1, 4, 1), np.float32), template_of,
+                      np.zeros((1, 2), np.float32))

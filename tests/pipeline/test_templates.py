@@ -48,3 +48,17 @@ def test_merge_clusters_merges_only_similar_pairs():
     shapes = zscore_rows(np.array([[0, 1, 0, 0], [0, 1.1, 0, 0], [1, 0, 0, 0]], np.float32))
     groups = merge_clusters(shapes, np.array([0, 1, 2]), merge_similarity=0.99)
     assert sorted(map(sorted, groups.values())) == [[0, 1], [2]]
+
+
+def test_cluster_beats_with_its_shapes_given_is_the_same():
+    """Groupings that share the z-scored shapes (ecgtk.labelling.classify) get the templates
+    they would make alone."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 1, (60, 12)), rng.normal(3, 1, (40, 12))])
+    rows = np.arange(5, 95)
+    labels = np.full(len(rows), "N", dtype=object)
+    alone = cluster_beats(x, labels, n_start=6, seed=2, rows=rows)
+    shared = cluster_beats(x, labels, n_start=6, seed=2, rows=rows,
+                           shapes=zscore_rows(x, rows))
+    np.testing.assert_array_equal(alone.assignment, shared.assignment)
+    np.testing.assert_array_equal(alone.templates, shared.templates)

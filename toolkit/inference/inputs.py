@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgtk.kernels.normalise import normalise_windows, qrs_scale
-from ecgtk.kernels.windows import running_median, slice_windows
+from ecgtk.kernels.windows import context_stack, running_median, slice_windows
 
 #: Sampling rate both models are trained at, Hz.
 MODEL_RATE_HZ = 360.0
@@ -115,15 +115,17 @@ def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, aft
     median normalised window of the ``candidates`` in the same ``span_s`` stretch (``inf``: the
     whole signal, a chunk at inference), then :func:`rr_context` repeated along time. Model 2
     so compares each beat with the patient's typical beat and sees whether it came early.
+
+    Each window depends only on its centre and its stretch, so the beats' windows and the
+    typical beats' windows (mostly the same beats) are normalised once, together.
     """
     x = np.asarray(signal, dtype=np.float32)
     x = x[:, None] if x.ndim == 1 else x
     centres = np.asarray(centres, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
     length, leads = before + after, x.shape[1]
-    out = np.zeros((len(centres), length, context_channels(leads)), dtype=np.float32)
-    out[:, :, :leads] = model_windows(x, centres, before, after, candidates, fs, span_s)
     span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
+    stretches = []  # (rows of centres, the typical beats' sample indices) per stretch
     for start in range(0, max(len(x), 1), span):
         lo, hi = np.searchsorted(centres, [start, start + span])
         c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
@@ -131,10 +133,16 @@ def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, aft
             continue
         pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
                          .round().astype(np.int64))
-        typical = model_windows(x, candidates[pick], before, after, candidates, fs, span_s)
-        out[lo:hi, :, leads:2 * leads] = np.median(typical, axis=0)
-    out[:, :, 2 * leads:] = rr_context(centres, candidates, fs)[:, None, :]
-    return out
+        stretches.append((lo, hi, candidates[pick]))
+    wanted = np.unique(np.concatenate([centres, *(typical for *_, typical in stretches)]))
+    windows = model_windows(x, wanted, before, after, candidates, fs, span_s)
+    templates = np.zeros((max(len(stretches), 1), length, leads), dtype=np.float32)
+    template_of = np.full(len(centres), -1, dtype=np.int64)
+    for k, (lo, hi, typical) in enumerate(stretches):
+        templates[k] = np.median(windows[np.searchsorted(wanted, typical)], axis=0)
+        template_of[lo:hi] = k
+    return context_stack(windows, np.searchsorted(wanted, centres), templates, template_of,
+                         rr_context(centres, candidates, fs))
 
 
 def channel_names(lead_names: list[str], context: bool) -> list[str]:

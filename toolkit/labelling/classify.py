@@ -43,7 +43,13 @@ from ecgtk.labelling.rules import (
     validate_calls,
     vote_by_template,
 )
-from ecgtk.labelling.templates import N_START, Templates, cluster_beats, majority_labels
+from ecgtk.labelling.templates import (
+    N_START,
+    Templates,
+    cluster_beats,
+    majority_labels,
+    zscore_rows,
+)
 from ecgtk.labelling.uncertainty import calibrate, dropout_spread
 from ecgtk.timing import NO_CLOCK, StageClock
 
@@ -72,12 +78,13 @@ class Classified:
 
 
 def group_beats(morphology: np.ndarray, seed: int = 0, n_start: int = N_START,
-                rows: np.ndarray | None = None) -> Templates:
+                rows: np.ndarray | None = None, shapes: np.ndarray | None = None) -> Templates:
     """Templates of beats by their ``morphology`` (of ``morphology[rows]`` when given) alone
-    (labelled later, by majority), with K-means ``seed`` starting from ``n_start`` clusters."""
+    (labelled later, by majority), with K-means ``seed`` starting from ``n_start`` clusters;
+    ``shapes``: the beats' z-scored morphology when already made (:func:`zscore_rows`)."""
     n = len(morphology) if rows is None else len(rows)
     return cluster_beats(morphology, np.full(n, "N", dtype=object), n_start, seed=seed,
-                         rows=rows)
+                         rows=rows, shapes=shapes)
 
 
 def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold: float,
@@ -104,9 +111,10 @@ def decide_labels(samples: np.ndarray, calls: ChunkCalls, ventricular_threshold:
     def grouping(job: tuple[int, int]) -> Templates:
         seed, n_start = job
         return (group(rows, seed, n_start) if group is not None
-                else group_beats(calls.morphology, seed, n_start, rows))
+                else group_beats(calls.morphology, seed, n_start, rows, shapes))
 
     with clock.stage("templates"):  # on threads at once: each grouping is seeded, independent
+        shapes = zscore_rows(calls.morphology, rows) if group is None else None
         groupings = list(map_in_order(grouping, enumerate(starts), len(starts),
                                       name="ecgtk-templates"))
     templates = groupings[0]

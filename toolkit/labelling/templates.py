@@ -54,15 +54,17 @@ def zscore_rows(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
 
 def cluster_beats(morphology: np.ndarray, labels: np.ndarray, n_start: int = N_START,
                   merge_similarity: float = MERGE_SIMILARITY, seed: int = 0,
-                  rows: np.ndarray | None = None) -> Templates:
+                  rows: np.ndarray | None = None,
+                  shapes: np.ndarray | None = None) -> Templates:
     """Templates of beats ``morphology`` ``(n, features)`` with their ``labels`` (N/V); with
-    ``rows``, of the beats ``morphology[rows]`` (without copying them)."""
+    ``rows``, of the beats ``morphology[rows]`` (without copying them). ``shapes``: their
+    :func:`zscore_rows`, when already made (several groupings of the same beats share them)."""
     n = len(morphology) if rows is None else len(rows)
     labels = np.asarray(labels, dtype=object)
     if n == 0:
         return Templates(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, object),
                          np.empty((0, morphology.shape[1]), np.float32), [])
-    shapes = zscore_rows(morphology, rows)
+    shapes = zscore_rows(morphology, rows) if shapes is None else shapes
     initial = _kmeans(shapes, min(n_start, n), seed)
     groups = merge_clusters(shapes, initial, merge_similarity)
     order = sorted(groups, key=lambda g: (-int(np.isin(initial, groups[g]).sum()), g))

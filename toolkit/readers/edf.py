@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyedflib
 
+from ecgtk.kernels.edf_samples import decode_records
 from ecgtk.readers import default_lead_names, mv_per_unit, require_file
 from ecgtk.recording import Recording, RecordingError, check_sampling_rate
 
@@ -82,13 +83,9 @@ class EdfSamples:
         if raw.size < count:
             raise RecordingError(self.path, "EDF data is truncated: the file ends inside its "
                                  f"data record {first + raw.size // lay.record_samples}")
-        records = raw.reshape(last - first, lay.record_samples)
-        skip = start - first * per
-        out = np.empty((stop - start, len(self.channels)), dtype=np.float32)
-        for j, at in enumerate(lay.starts):
-            digital = records[:, at:at + per].reshape(-1)[skip:skip + stop - start]
-            out[:, j] = lay.gain[j] * (digital + lay.offset[j]) * self.scale[j]
-        return out
+        return decode_records(raw.reshape(last - first, lay.record_samples), lay.starts, per,
+                              start - first * per, stop - start, lay.gain, lay.offset,
+                              self.scale)
 
 
 def record_layout(path: Path, reader: pyedflib.EdfReader,
