@@ -11,6 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Up to this many leads the two-section band-pass runs lead by lead (its states in
+#: registers), beyond it row by row (:func:`_two_section_rows_zeroed`; measured on 10-minute
+#: chunks: python -m benchmarks.bench_lead_layout).
+LEAD_BY_LEAD_UP_TO = 1
+
 
 def butter2_sos(cutoff_hz: float, fs: float, kind: str) -> np.ndarray:
     """One 2nd-order Butterworth section ``[b0, b1, b2, 1, a1, a2]`` as a ``(1, 6)`` array.
@@ -251,9 +256,10 @@ def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, 
                           padlen: int) -> np.ndarray:
     n, n_leads = x.shape
     ext = np.empty((n + 2 * padlen, n_leads))
-    if sos.shape[0] == 2 and n_leads == 1:  # states in registers: fastest for one lead
-        _two_section_forward_zeroed(sos, x, unusable, 0, zi, padlen, ext)
-        _two_section_pass(sos, ext, 0, zi, -1)
+    if sos.shape[0] == 2 and n_leads <= LEAD_BY_LEAD_UP_TO:  # states in registers
+        for lead in range(n_leads):
+            _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
+            _two_section_pass(sos, ext, lead, zi, -1)
         return ext
     if sos.shape[0] == 2:
         _two_section_rows_zeroed(sos, x, unusable, zi, padlen, ext)

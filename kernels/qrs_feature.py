@@ -12,6 +12,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Up to this many leads the feature is made lead by lead, beyond it row by row (measured on
+#: 10-minute chunks: python -m benchmarks.bench_lead_layout).
+LEAD_BY_LEAD_UP_TO = 2
+
 
 @numba.njit(cache=True, nogil=True)
 def _qrs_feature_core(y: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,9 +88,10 @@ def _qrs_feature_and_block_stats(
         step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``qrs_feature(y, ...)[0]`` and ``leads._block_stats`` of it, bit for bit, in one pass:
     no slope array (each slope is recomputed where needed), each block's statistics gathered
-    as its feature is made. One lead: :func:`_feature_lead_by_lead` (the running sum in a
-    register; 3x faster than the two kernels); several: :func:`_feature_row_by_row`."""
-    if y.shape[1] == 1:
+    as its feature is made. Up to ``LEAD_BY_LEAD_UP_TO`` leads: :func:`_feature_lead_by_lead`
+    (the running sum in a register; one lead 3x faster than the two kernels); more:
+    :func:`_feature_row_by_row`."""
+    if y.shape[1] <= LEAD_BY_LEAD_UP_TO:
         return _feature_lead_by_lead(y, unusable, half, block, lead_in, step)
     return _feature_row_by_row(y, unusable, half, block, lead_in, step)
 
@@ -98,7 +103,7 @@ def _feature_row_by_row(
     """:func:`_feature_lead_by_lead` with every lead at each sample: each lead's running sum
     sees the same operations in the same order (the same numbers bit for bit), and the
     ``(n, leads)`` arrays are read row by row once, not once per lead (12 leads at 1 kHz:
-    2.5x faster; two leads: the same)."""
+    2.5x faster; two leads at 360 Hz: 15 % slower)."""
     n, n_leads = y.shape
     feature = np.empty((n, n_leads))
     n_blocks = (n + lead_in + block - 1) // block
