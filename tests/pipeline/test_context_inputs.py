@@ -10,6 +10,7 @@ from ecgtk.inference.inputs import (
     model_windows,
     rr_context,
     ventricular_inputs,
+    ventricular_inputs_reference,
 )
 
 FS = 360.0
@@ -68,32 +69,9 @@ def test_context_channel_helpers():
     assert channel_names(["MLII"], context=False) == ["MLII"]
 
 
-
-
-def ventricular_inputs_one_by_one(signal, centres, before, after, candidates, fs, span_s):
-    """The plain way (ecgtk 0.5.0's): the beats' windows, then each stretch's typical beats'
-    windows made again, their median, and the RR channels, filled in one after another."""
-    x = np.asarray(signal, dtype=np.float32)
-    leads = x.shape[1]
-    out = np.zeros((len(centres), before + after, 2 * leads + 2), dtype=np.float32)
-    out[:, :, :leads] = model_windows(x, centres, before, after, candidates, fs, span_s)
-    span = int(round(span_s * fs)) if np.isfinite(span_s) else len(x)
-    for start in range(0, len(x), span):
-        lo, hi = np.searchsorted(centres, [start, start + span])
-        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
-        if lo == hi or c_lo == c_hi:
-            continue
-        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(600, c_hi - c_lo)).round()
-                         .astype(np.int64))
-        typical = model_windows(x, candidates[pick], before, after, candidates, fs, span_s)
-        out[lo:hi, :, leads:2 * leads] = np.median(typical, axis=0)
-    out[:, :, 2 * leads:] = rr_context(centres, candidates, fs)[:, None, :]
-    return out
-
-
 @pytest.mark.parametrize("span_s", [np.inf, 20.0, 7.0])
 @pytest.mark.parametrize("every", [1, 3])
-def test_ventricular_inputs_equal_the_one_by_one_way(span_s, every):
+def test_ventricular_inputs_equal_the_reference(span_s, every):
     """Normalising the beats' and the typical beats' windows together changes no bit; with
     a short span some stretches have beats but no candidates, or candidates but no beats."""
     rng = np.random.default_rng(every)
@@ -105,5 +83,5 @@ def test_ventricular_inputs_equal_the_one_by_one_way(span_s, every):
     centres = np.sort(np.concatenate([centres, [25000, 25001]]))  # not candidates: no own RR
     candidates = candidates[(candidates < 15000) | (candidates > 22000)]  # no candidate there
     got = ventricular_inputs(signal, centres, 150, 150, candidates, FS, span_s)
-    want = ventricular_inputs_one_by_one(signal, centres, 150, 150, candidates, FS, span_s)
+    want = ventricular_inputs_reference(signal, centres, 150, 150, candidates, FS, span_s)
     np.testing.assert_array_equal(got, want)

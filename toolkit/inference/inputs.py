@@ -145,6 +145,33 @@ def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, aft
                          rr_context(centres, candidates, fs))
 
 
+def ventricular_inputs_reference(signal: np.ndarray, centres: np.ndarray, before: int,
+                                 after: int, candidates: np.ndarray, fs: float = MODEL_RATE_HZ,
+                                 span_s: float = SCALE_SPAN_S) -> np.ndarray:
+    """:func:`ventricular_inputs` the plain way (ecgtk 0.5.0's), for tests and benchmarks: the
+    beats' windows, then each stretch's typical beats' windows made again, their median, and
+    the RR channels, filled in one after another."""
+    x = np.asarray(signal, dtype=np.float32)
+    x = x[:, None] if x.ndim == 1 else x
+    centres = np.asarray(centres, dtype=np.int64)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    leads = x.shape[1]
+    out = np.zeros((len(centres), before + after, context_channels(leads)), dtype=np.float32)
+    out[:, :, :leads] = model_windows(x, centres, before, after, candidates, fs, span_s)
+    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
+    for start in range(0, max(len(x), 1), span):
+        lo, hi = np.searchsorted(centres, [start, start + span])
+        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
+        if lo == hi or c_lo == c_hi:
+            continue
+        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
+                         .round().astype(np.int64))
+        typical = model_windows(x, candidates[pick], before, after, candidates, fs, span_s)
+        out[lo:hi, :, leads:2 * leads] = np.median(typical, axis=0)
+    out[:, :, 2 * leads:] = rr_context(centres, candidates, fs)[:, None, :]
+    return out
+
+
 def channel_names(lead_names: list[str], context: bool) -> list[str]:
     """One name per input channel (the ``input_leads`` ONNX metadata): the leads, and with
     ``context`` their templates and the two RR channels."""
