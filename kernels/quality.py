@@ -1,6 +1,9 @@
-"""Flags for stretches of a lead that carry no ECG: NaN samples and flat lines (lead off)."""
+"""Flags for stretches of a lead that carry no ECG: NaN samples, flat lines (lead off), and a
+lead held at its limit (the recorder's or the file's range: clipped, the ECG lost)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numba
 import numpy as np
@@ -70,25 +73,84 @@ def _unusable_row_by_row(x: np.ndarray, window: int, min_range: float) -> np.nda
     return bad
 
 
-def unusable_mask(signal: np.ndarray, fs: float, window_s: float = 0.5,
-                  min_range_mv: float = 0.01) -> np.ndarray:
-    """Boolean ``(n, leads)``: True where a sample is NaN, or lies in a block of ``window_s``
-    seconds whose peak-to-peak range is below ``min_range_mv`` (a flat line: lead off).
+@numba.njit(cache=True, nogil=True)
+def _mark_clipped_leads(x: np.ndarray, window: int, share: float, lead_share: float,
+                        bad: np.ndarray) -> None:
+    """Flag in ``bad`` every sample of each lead of which at least ``lead_share`` of the
+    blocks have at least ``share`` of their samples exactly at the lead's lowest or highest
+    value in ``x``, unless every lead is so (row by row, every lead at each sample)."""
+    n, n_leads = x.shape
+    low = np.full(n_leads, np.inf)
+    high = np.full(n_leads, -np.inf)
+    for i in range(n):
+        for lead in range(n_leads):
+            v = x[i, lead]
+            if not np.isnan(v):
+                low[lead] = min(low[lead], v)
+                high[lead] = max(high[lead], v)
+    n_blocks = (n + window - 1) // window
+    railed_blocks = np.zeros(n_leads, dtype=np.int64)
+    at_rail = np.empty(n_leads, dtype=np.int64)
+    for start in range(0, n, window):
+        stop = min(n, start + window)
+        at_rail[:] = 0
+        for i in range(start, stop):
+            for lead in range(n_leads):
+                v = x[i, lead]
+                if v == low[lead] or v == high[lead]:
+                    at_rail[lead] += 1
+        for lead in range(n_leads):
+            if at_rail[lead] >= share * (stop - start):
+                railed_blocks[lead] += 1
+    clipped = railed_blocks >= lead_share * n_blocks
+    if not clipped.all():  # with every lead clipped, the detector has nothing better
+        for lead in range(n_leads):
+            if clipped[lead]:
+                bad[:, lead] = True
 
-    Blocks are laid from sample 0; a block with any NaN flags only its NaN samples.
+
+def unusable_mask(signal: np.ndarray, fs: float, window_s: float = 0.5,
+                  min_range_mv: float = 0.01, rail_share: float = 0.5,
+                  railed_lead_share: float = 0.1) -> np.ndarray:
+    """Boolean ``(n, leads)``: True where a sample is NaN, or lies in a block of ``window_s``
+    seconds whose peak-to-peak range is below ``min_range_mv`` (a flat line: lead off); and
+    every sample of a clipped lead: one of whose blocks at least ``railed_lead_share`` have
+    at least ``rail_share`` of their samples exactly at the lead's lowest or highest value in
+    ``signal`` (held at its recorder's or file's limit, its QRS complexes cut off: among
+    other leads it drowned their beats, and flagging only its clipped blocks left steps that
+    did the same). Not when every lead is clipped: the detector has nothing better.
+    ``rail_share > 1`` turns clipping off.
+
+    Blocks are laid from sample 0; a block with any NaN flags only its NaN samples. A QRS
+    clipped for a few samples is far from the shares, and so is a lead at its limit for a
+    few seconds of ten minutes (MIT-BIH 116 and 223), which the detector handles as it is.
     """
     x = _as_2d(signal)
     window = max(1, int(round(window_s * fs)))
-    return _unusable_core(x, window, float(min_range_mv))
+    bad = _unusable_core(x, window, float(min_range_mv))
+    if rail_share <= 1.0 and len(x):
+        _mark_clipped_leads(x, window, float(rail_share), float(railed_lead_share), bad)
+    return bad
 
 
 def unusable_mask_reference(signal: np.ndarray, fs: float, window_s: float = 0.5,
-                            min_range_mv: float = 0.01) -> np.ndarray:
+                            min_range_mv: float = 0.01, rail_share: float = 0.5,
+                            railed_lead_share: float = 0.1) -> np.ndarray:
     """Plain numpy version of :func:`unusable_mask`, for tests."""
     x = _as_2d(signal)
     window = max(1, int(round(window_s * fs)))
     bad = np.isnan(x)
-    for start in range(0, len(x), window):
+    with warnings.catch_warnings():  # an all-NaN lead has no extremes
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    starts = range(0, len(x), window)
+    at_rail = np.array([((x[s:s + window] == low) | (x[s:s + window] == high)).sum(axis=0)
+                        for s in starts]).reshape(len(starts), x.shape[1])
+    sizes = np.array([len(x[s:s + window]) for s in starts])[:, None]
+    clipped = (at_rail >= rail_share * sizes).sum(axis=0) >= railed_lead_share * len(starts)
+    if rail_share <= 1.0 and not clipped.all():
+        bad[:, clipped] = True
+    for start in starts:
         block = x[start:start + window]
         flat = ~np.isnan(block).any(axis=0) & (np.ptp(block, axis=0) < min_range_mv)
         bad[start:start + window, flat] = True

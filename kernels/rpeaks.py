@@ -182,8 +182,8 @@ def detect_rpeaks(signal: np.ndarray, fs: float, params: DetectorParams | None =
                   return_polarity: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """R-peak sample indices (ascending int64) of ``signal`` ``(n,)`` or ``(n, leads)`` in mV.
 
-    ``unusable`` ``(n, leads)`` marks samples to ignore (NaN, lead off); computed with
-    :func:`ecgtk.kernels.quality.unusable_mask` when not given.
+    ``unusable`` ``(n, leads)`` marks samples to ignore (NaN, lead off, a lead clipped at its
+    limit); computed with :func:`ecgtk.kernels.quality.unusable_mask` when not given.
 
     For chunks of a long recording: ``offset`` is the index of the chunk's first sample in the
     recording, so lead levels are measured on the recording's block grid; ``polarity`` (one
