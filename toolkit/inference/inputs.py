@@ -106,6 +106,25 @@ def rr_context(centres: np.ndarray, candidates: np.ndarray, fs: float = MODEL_RA
     return out
 
 
+def typical_beats(n_samples: int, centres: np.ndarray, candidates: np.ndarray, fs: float,
+                  span_s: float) -> list[tuple[int, int, np.ndarray]]:
+    """Per ``span_s`` stretch of a signal of ``n_samples`` that holds centres and candidates
+    (``inf``: the whole signal): ``(lo, hi, typical)``, its centres ``centres[lo:hi]`` and
+    the sample indices of its typical beats, up to :data:`TEMPLATE_BEATS` of its candidates,
+    evenly spread (both sorted)."""
+    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(n_samples, 1)
+    stretches = []
+    for start in range(0, max(n_samples, 1), span):
+        lo, hi = np.searchsorted(centres, [start, start + span])
+        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
+        if lo == hi or c_lo == c_hi:
+            continue
+        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
+                         .round().astype(np.int64))
+        stretches.append((int(lo), int(hi), candidates[pick]))
+    return stretches
+
+
 def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, after: int,
                        candidates: np.ndarray, fs: float = MODEL_RATE_HZ,
                        span_s: float = SCALE_SPAN_S) -> np.ndarray:
@@ -124,16 +143,7 @@ def ventricular_inputs(signal: np.ndarray, centres: np.ndarray, before: int, aft
     centres = np.asarray(centres, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
     length, leads = before + after, x.shape[1]
-    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
-    stretches = []  # (rows of centres, the typical beats' sample indices) per stretch
-    for start in range(0, max(len(x), 1), span):
-        lo, hi = np.searchsorted(centres, [start, start + span])
-        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
-        if lo == hi or c_lo == c_hi:
-            continue
-        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
-                         .round().astype(np.int64))
-        stretches.append((lo, hi, candidates[pick]))
+    stretches = typical_beats(len(x), centres, candidates, fs, span_s)
     wanted = np.unique(np.concatenate([centres, *(typical for *_, typical in stretches)]))
     windows = model_windows(x, wanted, before, after, candidates, fs, span_s)
     templates = np.zeros((max(len(stretches), 1), length, leads), dtype=np.float32)
@@ -158,16 +168,9 @@ def ventricular_inputs_reference(signal: np.ndarray, centres: np.ndarray, before
     leads = x.shape[1]
     out = np.zeros((len(centres), before + after, context_channels(leads)), dtype=np.float32)
     out[:, :, :leads] = model_windows(x, centres, before, after, candidates, fs, span_s)
-    span = max(1, int(round(span_s * fs))) if np.isfinite(span_s) else max(len(x), 1)
-    for start in range(0, max(len(x), 1), span):
-        lo, hi = np.searchsorted(centres, [start, start + span])
-        c_lo, c_hi = np.searchsorted(candidates, [start, start + span])
-        if lo == hi or c_lo == c_hi:
-            continue
-        pick = np.unique(np.linspace(c_lo, c_hi - 1, min(TEMPLATE_BEATS, c_hi - c_lo))
-                         .round().astype(np.int64))
-        typical = model_windows(x, candidates[pick], before, after, candidates, fs, span_s)
-        out[lo:hi, :, leads:2 * leads] = np.median(typical, axis=0)
+    for lo, hi, typical in typical_beats(len(x), centres, candidates, fs, span_s):
+        windows = model_windows(x, typical, before, after, candidates, fs, span_s)
+        out[lo:hi, :, leads:2 * leads] = np.median(windows, axis=0)
     out[:, :, 2 * leads:] = rr_context(centres, candidates, fs)[:, None, :]
     return out
 
