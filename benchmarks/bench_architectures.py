@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from benchmarks import write_result
-from ecgtk.export.distill import NARROW_BEAT_ARCH, STUDENT_ARCH
+from ecgtk.export.distill import NARROW_BEAT_ARCH, SLIM_BEAT_ARCH, STUDENT_ARCH
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
@@ -27,6 +27,7 @@ ARCHITECTURES = (
     ("beat", 100, 2, "compact (not kept)", {"stem_filters": 16, "block_filters": (16, 32, 64),
                                          "lstm_units": 16}),
     ("beat", 100, 2, "narrow (24/48/96; shipped 2.0.0)", NARROW_BEAT_ARCH),
+    ("beat", 100, 2, "slim (16/32/64, LSTM 24; not kept)", SLIM_BEAT_ARCH),
     ("beat", 100, 2, "middle (32/64/128; not needed)", STUDENT_ARCH),
     ("ventricular", 300, 6, "wide, one member of 1.3.0", {"stem_stride": 2}),
     ("ventricular", 300, 6, "compact (not kept)", {"stem_stride": 2, "stem_filters": 24,

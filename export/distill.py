@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["NARROW_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS", "distillation_notes",
+__all__ = ["NARROW_BEAT_ARCH", "SLIM_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS", "distillation_notes",
            "student_settings"]
 
 #: The student's width (:func:`ecgtk.export.architecture.build_model` arguments over model 2's
@@ -26,6 +26,9 @@ __all__ = ["NARROW_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS", "distillation_no
 STUDENT_ARCH = {"stem_filters": 32, "block_filters": (32, 64, 128), "lstm_units": 32}
 #: Model 1's narrow student width (experiment 5), between the compact and the middle width.
 NARROW_BEAT_ARCH = {"stem_filters": 24, "block_filters": (24, 48, 96), "lstm_units": 24}
+#: A narrower model 1 student (experiment 7): the compact channels with the narrow width's LSTM
+#: (the compact width's LSTM 16 missed beats in experiments 2-3).
+SLIM_BEAT_ARCH = {"stem_filters": 16, "block_filters": (16, 32, 64), "lstm_units": 24}
 #: Each model's student width (model 1's: the narrow width kept by experiment 5).
 STUDENT_ARCHS = {"beat": NARROW_BEAT_ARCH, "ventricular": STUDENT_ARCH}
 

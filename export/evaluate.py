@@ -28,7 +28,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtk.export.distill import NARROW_BEAT_ARCH, STUDENT_ARCH
+from ecgtk.export.distill import NARROW_BEAT_ARCH, SLIM_BEAT_ARCH, STUDENT_ARCH
 from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
 from ecgtk.export.records import (
     ALL_RECORDS,
@@ -76,6 +76,8 @@ COMPACT_ARCH = {
 #: 24/48/96 channels, LSTM 24 (about 2.1x; research/compact_models_plan.md, experiment 5).
 #: ``distilled_stride4``: 0.5.0's students, model 2's stem of stride 4 (about 1.8x cheaper
 #: than stride 2; experiment 6: not kept, it lost the shift to MIT-BIH).
+#: ``distilled_beat_slim``: 0.5.0's students, model 1 at 16/32/64 channels with LSTM 24
+#: (:data:`ecgtk.export.distill.SLIM_BEAT_ARCH`, about 1.5x cheaper than 0.5.0's; experiment 7).
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -98,6 +100,8 @@ RECIPES = {
     "distilled_stride4": {"beat": {"arch": NARROW_BEAT_ARCH, "taught": True},
                           "ventricular": {"arch": {**STUDENT_ARCH, "stem_stride": 4},
                                           "taught": True}},
+    "distilled_beat_slim": {"beat": {"arch": SLIM_BEAT_ARCH, "taught": True},
+                            "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
 }
 #: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
 #: (``evaluate(teacher_run=...)``).
