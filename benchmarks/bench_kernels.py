@@ -8,6 +8,9 @@
 - slice_windows: 100k windows of 50+50 and 150+150 samples from a 2-lead 360 Hz signal, Numba
   kernel vs the numpy reference (``np.pad`` + fancy indexing).
 - rr_intervals: 100k beats, Numba vs numpy reference.
+- running_median: the RR intervals of 100k beats, window 17 (the validation rules' and model
+  2's local rhythm), and the column medians of 2-lead block maxima; Numba's sorted window vs
+  ``np.median`` over a sliding-window view.
 
 Times are seconds, best of ``--repeat`` runs, after one warm-up call (JIT compile or cache load).
 ratio = other / kernel (> 1: the kernel is faster). Everything runs on one thread.
@@ -21,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ecgtk.kernels.medians import running_median, running_median_reference
 from ecgtk.kernels.resample import resample_poly, resample_ratio
 from ecgtk.kernels.windows import (
     rr_intervals,
@@ -98,6 +102,14 @@ def main() -> None:
     t_kernel = best_of(lambda: rr_intervals(beats, MODEL_FS), args.repeat)
     t_ref = best_of(lambda: rr_intervals_reference(beats, MODEL_FS), args.repeat)
     print(row("rr_intervals", f"{len(beats):,} beats", t_kernel, "reference", t_ref))
+
+    rr = np.diff(beats).astype(np.float64)
+    for values, size, what in ((rr, 17, f"{len(rr):,} RR, window 17"),
+                               (rng.random((len(rr), 2)), 9, f"{len(rr):,} x2, window 9")):
+        running_median(values[:100], size)  # warm-up
+        t_kernel = best_of(lambda v=values, s=size: running_median(v, s), args.repeat)
+        t_ref = best_of(lambda v=values, s=size: running_median_reference(v, s), args.repeat)
+        print(row("running_median", what, t_kernel, "reference", t_ref))
 
 
 if __name__ == "__main__":

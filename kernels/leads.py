@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ecgtk.kernels.windows import running_median
+from ecgtk.kernels.medians import running_median
 
 
 def lead_weights(feature: np.ndarray, unusable: np.ndarray, fs: float, block_s: float,

@@ -23,9 +23,9 @@ QRS, after an abnormal or hidden P wave. Two groups of features tell it from a n
   deviations (``eps`` added to both), the root mean square difference of the P regions
   (each less its mean) and the correlation of the QRS regions.
 
-Both are vectorised numpy (no loop per beat); :func:`prematurity_reference` and
+Both are vectorised numpy (no loop per beat; the window medians by
+:func:`ecgtk.kernels.medians.sliding_median`); :func:`prematurity_reference` and
 :func:`shape_features_reference` are the same in plain Python, which the tests compare with.
-Imports nothing of ecgtk.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from ecgtk.kernels.medians import sliding_median
 
 #: Log ratios are clipped to +- this.
 LOG_LIMIT = math.log(5.0)
@@ -46,8 +48,7 @@ def _window_medians(rr: np.ndarray, centres: np.ndarray, half: int) -> np.ndarra
     """Median of intervals ``c - half .. c + half - 1`` (indices clipped to the series) for
     each ``c`` of ``centres``."""
     padded = np.concatenate([np.repeat(rr[:1], half), rr, np.repeat(rr[-1:], half)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half)
-    return np.median(windows[centres], axis=1)
+    return sliding_median(padded, 2 * half)[centres]
 
 
 def prematurity(beats: np.ndarray, neighbours: int = 8, long_neighbours: int = 64,

@@ -193,17 +193,6 @@ def rr_intervals_reference(samples: np.ndarray, fs: float) -> tuple[np.ndarray, 
     return rr_prev, rr_next
 
 
-def running_median(values: np.ndarray, size: int) -> np.ndarray:
-    """Median over ``size`` neighbouring rows centred on each row (the edges repeat the first
-    and last rows), per column for 2-D ``values``: a local level that ignores outliers (RR
-    intervals around a beat, block maxima around a block)."""
-    half = size // 2
-    padded = np.concatenate([np.repeat(values[:1], half, 0), values,
-                             np.repeat(values[-1:], half, 0)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0)
-    return np.median(windows, axis=-1)
-
-
 @numba.njit(cache=True, nogil=True)
 def _context_stack_core(windows: np.ndarray, rows: np.ndarray, templates: np.ndarray,
                         template_of: np.ndarray,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtk.kernels.windows import running_median
+from ecgtk.kernels.medians import running_median
 
 
 @dataclass(frozen=True)

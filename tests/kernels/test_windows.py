@@ -180,18 +180,6 @@ def test_rr_intervals_bad_inputs(samples, fs, match) -> None:
         rr_intervals_reference(samples, fs)
 
 
-def test_running_median_matches_edge_padded_medians():
-    from ecgtk.kernels.windows import running_median
-
-    rng = np.random.default_rng(0)
-    values = rng.normal(size=40)
-    padded = np.pad(values, 3, mode="edge")
-    expected = np.array([np.median(padded[i:i + 7]) for i in range(40)])
-    np.testing.assert_allclose(running_median(values, 7), expected)
-    table = rng.normal(size=(30, 3))  # per column
-    np.testing.assert_allclose(running_median(table, 5)[:, 1], running_median(table[:, 1], 5))
-
-
 # ----------------------------------------------------------------------------- context_stack
 
 

@@ -241,3 +241,14 @@ def test_the_distinct_template_rule_is_off_by_default_and_takes_empty_input():
     assert not distinct_templates(p, assignment, 0.75, ValidationRules()).any()
     rules = ValidationRules(distinct_template_margin=1.0)
     assert distinct_templates(p[:0], assignment[:0], 0.75, rules).shape == (0,)
+
+
+def test_dominant_normal_shape_is_the_median_of_the_z_scored_reference_beats():
+    from ecgtk.labelling.templates import zscore_rows
+
+    rng = np.random.default_rng(5)
+    morphology = rng.normal(size=(2001, 30)).astype(np.float32)
+    reference = rng.random(2001) < 0.5  # an odd or even count: both medians checked below
+    for chosen in (reference, reference & (np.arange(2001) != np.flatnonzero(reference)[0])):
+        expected = np.median(zscore_rows(morphology, np.flatnonzero(chosen)), axis=0)
+        np.testing.assert_array_equal(dominant_normal_shape(morphology, chosen), expected)

@@ -62,3 +62,12 @@ def test_cluster_beats_with_its_shapes_given_is_the_same():
                            shapes=zscore_rows(x, rows))
     np.testing.assert_array_equal(alone.assignment, shared.assignment)
     np.testing.assert_array_equal(alone.templates, shared.templates)
+
+
+def test_zscore_rows_in_column_order_gives_the_same_numbers():
+    x = np.random.default_rng(3).normal(size=(5000, 12)).astype(np.float32)
+    rows = np.arange(0, 5000, 3)
+    c_order = zscore_rows(x, rows)
+    f_order = zscore_rows(x, rows, order="F")
+    assert f_order.flags.f_contiguous and not f_order.flags.c_contiguous
+    np.testing.assert_array_equal(f_order, c_order)

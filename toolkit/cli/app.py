@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+# At exit, the collector would walk every object of numpy, scipy, scikit-learn, numba and the
+# rest once more (about 0.2 s a process); freezing them skips that walk. Objects are still freed
+# by reference counting, files are closed and atexit handlers run as before.
+atexit.register(gc.freeze)
 
 
 #: The ``--models`` option of every command that runs the models.

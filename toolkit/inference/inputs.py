@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ecgtk.kernels.medians import running_median
 from ecgtk.kernels.normalise import normalise_windows, qrs_scale
-from ecgtk.kernels.windows import context_stack, running_median, slice_windows
+from ecgtk.kernels.windows import context_stack, slice_windows
 
 #: Sampling rate both models are trained at, Hz.
 MODEL_RATE_HZ = 360.0

@@ -36,13 +36,15 @@ class Templates:
 ZSCORE_BLOCK = 4096
 
 
-def zscore_rows(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def zscore_rows(x: np.ndarray, rows: np.ndarray | None = None,
+                order: str = "C") -> np.ndarray:
     """Each row of ``x`` (of ``x[rows]`` when given) minus its mean, over its standard
     deviation: float32, computed a block of rows at a time (a week-long recording's beats
-    would otherwise need several copies of their morphology at once)."""
+    would otherwise need several copies of their morphology at once). ``order="F"`` lays each
+    column out contiguously (the same numbers), for statistics down the columns."""
     x = np.asarray(x)
     n = len(x) if rows is None else len(rows)
-    out = np.empty((n,) + x.shape[1:], dtype=np.float32)
+    out = np.empty((n,) + x.shape[1:], dtype=np.float32, order=order)
     for start in range(0, n, ZSCORE_BLOCK):
         stop = min(n, start + ZSCORE_BLOCK)
         block = np.asarray(x[start:stop] if rows is None else x[rows[start:stop]],
