@@ -17,8 +17,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["NARROW_BEAT_ARCH", "SLIM_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS", "distillation_notes",
-           "student_settings"]
+__all__ = ["NARROW_BEAT_ARCH", "SLIM_BEAT_ARCH", "STUDENT_ARCH", "STUDENT_ARCHS",
+           "distillation_notes", "student_settings"]
 
 #: The student's width (:func:`ecgtk.export.architecture.build_model` arguments over model 2's
 #: defaults): the middle width of research/compact_models_plan.md, experiment 4 (the compact
