@@ -14,16 +14,24 @@ LEAD_BY_LEAD_UP_TO = 4
 
 
 @numba.njit(cache=True, nogil=True)
-def _unusable_core(x: np.ndarray, window: int, min_range: float) -> np.ndarray:
+def _unusable_core(x: np.ndarray, window: int,
+                   min_range: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The NaN and flat-line flags, and each block's lowest and highest value per lead (over
+    its samples that are not NaN; +-inf when there are none), which the clipped-lead check
+    reuses."""
     if x.shape[1] <= LEAD_BY_LEAD_UP_TO:
         return _unusable_lead_by_lead(x, window, min_range)
     return _unusable_row_by_row(x, window, min_range)
 
 
 @numba.njit(cache=True, nogil=True)
-def _unusable_lead_by_lead(x: np.ndarray, window: int, min_range: float) -> np.ndarray:
+def _unusable_lead_by_lead(x: np.ndarray, window: int,
+                           min_range: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, n_leads = x.shape
     bad = np.zeros((n, n_leads), dtype=np.bool_)
+    n_blocks = (n + window - 1) // window
+    block_lo = np.empty((n_blocks, n_leads))
+    block_hi = np.empty((n_blocks, n_leads))
     for lead in range(n_leads):
         for start in range(0, n, window):
             stop = min(n, start + window)
@@ -41,15 +49,21 @@ def _unusable_lead_by_lead(x: np.ndarray, window: int, min_range: float) -> np.n
             if not has_nan and hi - lo < min_range:
                 for i in range(start, stop):
                     bad[i, lead] = True
-    return bad
+            block_lo[start // window, lead] = lo
+            block_hi[start // window, lead] = hi
+    return bad, block_lo, block_hi
 
 
 @numba.njit(cache=True, nogil=True)
-def _unusable_row_by_row(x: np.ndarray, window: int, min_range: float) -> np.ndarray:
+def _unusable_row_by_row(x: np.ndarray, window: int,
+                         min_range: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # Block by block, every lead at each sample: the (n, leads) signal is read row by row
     # once, not once per lead; the same ranges, in float64, as lead by lead.
     n, n_leads = x.shape
     bad = np.zeros((n, n_leads), dtype=np.bool_)
+    n_blocks = (n + window - 1) // window
+    block_lo = np.empty((n_blocks, n_leads))
+    block_hi = np.empty((n_blocks, n_leads))
     lo = np.empty(n_leads)
     hi = np.empty(n_leads)
     has_nan = np.empty(n_leads, dtype=np.bool_)
@@ -70,34 +84,43 @@ def _unusable_row_by_row(x: np.ndarray, window: int, min_range: float) -> np.nda
         for lead in range(n_leads):
             if not has_nan[lead] and hi[lead] - lo[lead] < min_range:
                 bad[start:stop, lead] = True
-    return bad
+        block_lo[start // window] = lo
+        block_hi[start // window] = hi
+    return bad, block_lo, block_hi
 
 
 @numba.njit(cache=True, nogil=True)
 def _mark_clipped_leads(x: np.ndarray, window: int, share: float, lead_share: float,
-                        bad: np.ndarray) -> None:
+                        bad: np.ndarray, block_lo: np.ndarray, block_hi: np.ndarray) -> None:
     """Flag in ``bad`` every sample of each lead of which at least ``lead_share`` of the
     blocks have at least ``share`` of their samples exactly at the lead's lowest or highest
-    value in ``x``, unless every lead is so (row by row, every lead at each sample)."""
+    value in ``x``, unless every lead is so. ``block_lo``/``block_hi``: each block's extremes
+    per lead (:func:`_unusable_core`'s); only the blocks that reach a lead's extremes can hold
+    samples at them, so only those are read again (in an unclipped recording, a handful)."""
     n, n_leads = x.shape
     low = np.full(n_leads, np.inf)
     high = np.full(n_leads, -np.inf)
-    for i in range(n):
+    for b in range(block_lo.shape[0]):
         for lead in range(n_leads):
-            v = x[i, lead]
-            if not np.isnan(v):
-                low[lead] = min(low[lead], v)
-                high[lead] = max(high[lead], v)
+            low[lead] = min(low[lead], block_lo[b, lead])
+            high[lead] = max(high[lead], block_hi[b, lead])
     n_blocks = (n + window - 1) // window
     railed_blocks = np.zeros(n_leads, dtype=np.int64)
     at_rail = np.empty(n_leads, dtype=np.int64)
+    touches = np.empty(n_leads, dtype=np.bool_)
     for start in range(0, n, window):
+        b = start // window
+        for lead in range(n_leads):  # a lead with no number at all has no extremes to hold
+            touches[lead] = np.isfinite(low[lead]) and (block_lo[b, lead] == low[lead]
+                                                        or block_hi[b, lead] == high[lead])
+        if not touches.any():
+            continue
         stop = min(n, start + window)
         at_rail[:] = 0
         for i in range(start, stop):
             for lead in range(n_leads):
                 v = x[i, lead]
-                if v == low[lead] or v == high[lead]:
+                if touches[lead] and (v == low[lead] or v == high[lead]):
                     at_rail[lead] += 1
         for lead in range(n_leads):
             if at_rail[lead] >= share * (stop - start):
@@ -127,9 +150,10 @@ def unusable_mask(signal: np.ndarray, fs: float, window_s: float = 0.5,
     """
     x = _as_2d(signal)
     window = max(1, int(round(window_s * fs)))
-    bad = _unusable_core(x, window, float(min_range_mv))
-    if rail_share <= 1.0 and len(x):
-        _mark_clipped_leads(x, window, float(rail_share), float(railed_lead_share), bad)
+    bad, block_lo, block_hi = _unusable_core(x, window, float(min_range_mv))
+    if rail_share <= 1.0 and len(x) and x.shape[1] > 1:  # one lead: it is every lead
+        _mark_clipped_leads(x, window, float(rail_share), float(railed_lead_share), bad,
+                            block_lo, block_hi)
     return bad
 
 

@@ -28,9 +28,13 @@ def chunk(request):
 
 def test_unusable_mask_layouts_agree(chunk):
     x, _ = chunk
-    lead = quality._unusable_lead_by_lead(x, 180, 0.01)
-    np.testing.assert_array_equal(lead, quality._unusable_row_by_row(x, 180, 0.01))
-    assert lead[3060:3540, -1].all() and lead[1000:1400, 0].all()
+    by_lead = quality._unusable_lead_by_lead(x, 180, 0.01)  # mask, block lows and highs
+    for lead, row in zip(by_lead, quality._unusable_row_by_row(x, 180, 0.01)):
+        np.testing.assert_array_equal(lead, row)
+    mask, block_lo, block_hi = by_lead
+    assert mask[3060:3540, -1].all() and mask[1000:1400, 0].all()
+    np.testing.assert_array_equal(block_lo[5], np.nanmin(x[900:1080], axis=0))
+    assert block_hi[5000 // 180, x.shape[1] // 2] == np.inf
 
 
 def test_band_pass_layouts_agree(chunk):

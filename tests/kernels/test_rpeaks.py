@@ -214,6 +214,19 @@ def test_unusable_mask_with_clipped_leads_matches_reference(n_leads, clipped_blo
                                   | (clipped & (np.arange(n_leads) % 2 == 0)))
 
 
+def test_clipped_lead_beside_a_lead_with_no_number_matches_reference():
+    """A lead that is NaN throughout has no extremes (nothing of it is at a limit); the
+    clipped lead beside it is left out as usual."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3600, 3)).astype(np.float32)
+    x[:, 2] = np.nan
+    x[:1800, 0] = np.minimum(x[:1800, 0], -0.5)  # clipped from below in half the blocks
+    x[:1800, 0] = np.where(x[:1800, 0] <= -0.5, x[:, 0].min(), x[:1800, 0])
+    got = unusable_mask(x, 360.0)
+    np.testing.assert_array_equal(got, unusable_mask_reference(x, 360.0))
+    assert got[:, 0].all() and not got[:, 1].any() and got[:, 2].all()
+
+
 # --- the detector on synthetic signals -------------------------------------------------------
 
 
