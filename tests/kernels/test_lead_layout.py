@@ -29,7 +29,7 @@ def chunk(request):
 def test_unusable_mask_layouts_agree(chunk):
     x, _ = chunk
     by_lead = quality._unusable_lead_by_lead(x, 180, 0.01)  # mask, block lows and highs
-    for lead, row in zip(by_lead, quality._unusable_row_by_row(x, 180, 0.01)):
+    for lead, row in zip(by_lead, quality._unusable_row_by_row(x, 180, 0.01), strict=True):
         np.testing.assert_array_equal(lead, row)
     mask, block_lo, block_hi = by_lead
     assert mask[3060:3540, -1].all() and mask[1000:1400, 0].all()
