@@ -19,7 +19,12 @@ import time
 import numpy as np
 
 from benchmarks import write_result
-from ecgtk.export.distill import NARROW_BEAT_ARCH, SLIM_BEAT_ARCH, STUDENT_ARCH
+from ecgtk.export.distill import (
+    NARROW_BEAT_ARCH,
+    NARROW_VENTRICULAR_ARCH,
+    SLIM_BEAT_ARCH,
+    STUDENT_ARCH,
+)
 
 #: ``(model, window length, channels, name, build_model arguments)``
 ARCHITECTURES = (
@@ -35,6 +40,8 @@ ARCHITECTURES = (
                                                 "lstm_units": 24}),
     ("ventricular", 300, 6, "middle (32/64/128; shipped 2.0.0)",
      {"stem_stride": 2, **STUDENT_ARCH}),
+    ("ventricular", 300, 6, "narrow (32/64/96, LSTM 24; exp. 8)",
+     {"stem_stride": 2, **NARROW_VENTRICULAR_ARCH}),
 )
 
 

@@ -28,7 +28,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtk.export.distill import NARROW_BEAT_ARCH, SLIM_BEAT_ARCH, STUDENT_ARCH
+from ecgtk.export.distill import (
+    NARROW_BEAT_ARCH,
+    NARROW_VENTRICULAR_ARCH,
+    SLIM_BEAT_ARCH,
+    STUDENT_ARCH,
+)
 from ecgtk.export.out_of_fold import labels_of, load_folds, search_dirs
 from ecgtk.export.records import (
     ALL_RECORDS,
@@ -77,7 +82,9 @@ COMPACT_ARCH = {
 #: ``distilled_stride4``: 0.5.0's students, model 2's stem of stride 4 (about 1.8x cheaper
 #: than stride 2; experiment 6: not kept, it lost the shift to MIT-BIH).
 #: ``distilled_beat_slim``: 0.5.0's students, model 1 at 16/32/64 channels with LSTM 24
-#: (:data:`ecgtk.export.distill.SLIM_BEAT_ARCH`, about 1.5x cheaper than 0.5.0's; experiment 7).
+#: (:data:`ecgtk.export.distill.SLIM_BEAT_ARCH`, about 1.7x cheaper than 0.5.0's; experiment 7:
+#: not kept). ``distilled_m2_narrow``: 0.5.0's students, model 2 at 32/64/96 channels with LSTM
+#: 24 (:data:`ecgtk.export.distill.NARROW_VENTRICULAR_ARCH`, about 1.2x cheaper; experiment 8).
 RECIPES = {
     "shipped": {},
     "recorders": {"beat": _RECORDERS, "ventricular": _RECORDERS},
@@ -102,6 +109,8 @@ RECIPES = {
                                           "taught": True}},
     "distilled_beat_slim": {"beat": {"arch": SLIM_BEAT_ARCH, "taught": True},
                             "ventricular": {"arch": STUDENT_ARCH, "taught": True}},
+    "distilled_m2_narrow": {"beat": {"arch": NARROW_BEAT_ARCH, "taught": True},
+                            "ventricular": {"arch": NARROW_VENTRICULAR_ARCH, "taught": True}},
 }
 #: Recipes whose networks (those marked ``"taught"``) learn from a teacher run
 #: (``evaluate(teacher_run=...)``).
