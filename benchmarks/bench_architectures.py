@@ -40,7 +40,7 @@ ARCHITECTURES = (
                                                 "lstm_units": 24}),
     ("ventricular", 300, 6, "middle (32/64/128; shipped 2.0.0)",
      {"stem_stride": 2, **STUDENT_ARCH}),
-    ("ventricular", 300, 6, "narrow (32/64/96, LSTM 24; exp. 8)",
+    ("ventricular", 300, 6, "narrow (32/64/96, LSTM 24; not kept)",
      {"stem_stride": 2, **NARROW_VENTRICULAR_ARCH}),
 )
 
