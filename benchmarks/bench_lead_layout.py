@@ -9,7 +9,9 @@ instead of a register. The unusable mask (``kernels.quality``), the two-section 
 (``kernels.filters``) and the QRS feature (``kernels.qrs_feature``) have both layouts (the same
 numbers bit for bit; tests/kernels); this times both, best of ``--repeat`` after a warm-up, on
 an ECG-like signal (a beat every 0.8 s plus noise), and each module's ``LEAD_BY_LEAD_UP_TO``
-is the largest lead count at which lead by lead was faster. Results:
+is the largest lead count at which lead by lead was faster; the band-pass has a third layout,
+rows through a buffer the compiler vectorises (``filters.ROW_BUFFER_FROM``: the smallest lead
+count at which it was faster). Results:
 ``benchmarks/results/bench_lead_layout.json``.
 """
 
@@ -25,7 +27,8 @@ from ecgtk.kernels import filters, qrs_feature, quality
 from ecgtk.kernels.leads import block_stats_step
 
 #: ``(leads, Hz)``: Holter (2-3 leads at 128-360 Hz), and the 12-lead 1 kHz EDF.
-LAYOUTS = ((1, 360.0), (2, 360.0), (3, 250.0), (3, 360.0), (4, 360.0), (12, 1000.0))
+LAYOUTS = ((1, 360.0), (2, 360.0), (3, 250.0), (3, 360.0), (4, 360.0), (6, 500.0),
+           (8, 500.0), (12, 1000.0))
 
 
 def chunk(n_leads: int, fs: float, seconds: float = 630.0, seed: int = 0) -> np.ndarray:
@@ -37,7 +40,7 @@ def chunk(n_leads: int, fs: float, seconds: float = 630.0, seed: int = 0) -> np.
 
 
 def kernels(x: np.ndarray, fs: float) -> dict[str, dict[str, callable]]:
-    """Each kernel's two layouts as calls on ``x``."""
+    """Each kernel's layouts as calls on ``x``."""
     n, n_leads = x.shape
     window = int(round(0.5 * fs))
     unusable = quality.unusable_mask(x, fs)
@@ -57,10 +60,15 @@ def kernels(x: np.ndarray, fs: float) -> dict[str, dict[str, callable]]:
         filters._two_section_rows_zeroed(sos, x, unusable, zi, pad, np.empty((n + 2 * pad,
                                                                                 n_leads)))
 
+    def band_rows_buffered():
+        filters._two_section_rows_buffered(sos, x, unusable, zi, pad,
+                                           np.empty((n + 2 * pad, n_leads)))
+
     return {
         "unusable mask": {"lead": lambda: quality._unusable_lead_by_lead(x, window, 0.01),
                           "row": lambda: quality._unusable_row_by_row(x, window, 0.01)},
-        "band-pass": {"lead": band_lead_by_lead, "row": band_row_by_row},
+        "band-pass": {"lead": band_lead_by_lead, "row": band_row_by_row,
+                      "buffered": band_rows_buffered},
         "QRS feature": {
             "lead": lambda: qrs_feature._feature_lead_by_lead(filtered, unusable, half, block,
                                                               3, step),
@@ -86,10 +94,14 @@ def main() -> list[dict]:
                     best[layout] = min(best.get(layout, np.inf), time.perf_counter() - started)
             rows.append({"kernel": name, "leads": n_leads, "fs": fs,
                          "lead_by_lead_ms": round(1000 * best["lead"], 2),
-                         "row_by_row_ms": round(1000 * best["row"], 2)})
+                         "row_by_row_ms": round(1000 * best["row"], 2),
+                         **({"row_buffered_ms": round(1000 * best["buffered"], 2)}
+                            if "buffered" in best else {})})
+            buffered = (f"  buffered {1000 * best['buffered']:7.2f} ms"
+                        if "buffered" in best else "")
             print(f"{name:<14} {n_leads:>2} leads {fs:>6.0f} Hz  lead by lead "
-                  f"{1000 * best['lead']:7.2f} ms  row by row {1000 * best['row']:7.2f} ms",
-                  flush=True)
+                  f"{1000 * best['lead']:7.2f} ms  row by row {1000 * best['row']:7.2f} ms"
+                  f"{buffered}", flush=True)
     write_result("bench_lead_layout", rows)
     return rows
 

@@ -15,6 +15,10 @@ import numpy as np
 #: registers), beyond it row by row (:func:`_two_section_rows_zeroed`; measured on 10-minute
 #: chunks: python -m benchmarks.bench_lead_layout).
 LEAD_BY_LEAD_UP_TO = 1
+#: From this many leads the row-by-row band-pass steps every lead of a row through a row
+#: buffer, in loops the compiler vectorises across leads (:func:`_two_section_rows_buffered`;
+#: 12 leads 2.7x faster, but 2-6 leads slower: python -m benchmarks.bench_lead_layout).
+ROW_BUFFER_FROM = 8
 
 
 def butter2_sos(cutoff_hz: float, fs: float, kind: str) -> np.ndarray:
@@ -251,6 +255,66 @@ def _two_section_rows_zeroed(sos: np.ndarray, x: np.ndarray, unusable: np.ndarra
             ext[i, lead] = _step_lead(ext[i, lead], c, z, lead)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _step_row(row: np.ndarray, c: tuple, z00: np.ndarray, z01: np.ndarray, z10: np.ndarray,
+              z11: np.ndarray) -> None:
+    """Every lead's sample in ``row`` through both sections (in place), each lead with the
+    operations of :func:`_two_section_step` in their order: one loop over the leads with no
+    branch and no call, which the compiler turns into vector instructions."""
+    b00, b01, b02, a01, a02, b10, b11, b12, a11, a12 = c
+    for lead in range(row.shape[0]):
+        v = row[lead]
+        y = b00 * v + z00[lead]
+        z00[lead] = b01 * v - a01 * y + z01[lead]
+        z01[lead] = b02 * v - a02 * y
+        v = y
+        y = b10 * v + z10[lead]
+        z10[lead] = b11 * v - a11 * y + z11[lead]
+        z11[lead] = b12 * v - a12 * y
+        row[lead] = y
+
+
+@numba.njit(cache=True, nogil=True)
+def _two_section_rows_buffered(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray,
+                               zi: np.ndarray, padlen: int, ext: np.ndarray) -> None:
+    """:func:`_two_section_rows_zeroed` with each row gathered into a buffer, stepped through
+    the sections by :func:`_step_row` and written back: the same numbers bit for bit, the
+    leads filtered side by side in vector registers (many leads only: the buffer's extra
+    loads and stores cost more than that gains on a few)."""
+    n, n_leads = x.shape
+    total = n + 2 * padlen
+    c = _two_section_coefficients(sos)
+    z00, z01 = np.empty(n_leads), np.empty(n_leads)
+    z10, z11 = np.empty(n_leads), np.empty(n_leads)
+    row = np.empty(n_leads)
+    for lead in range(n_leads):
+        v0 = _extended(x, unusable, lead, padlen, 0)
+        z00[lead], z01[lead] = zi[0, 0] * v0, zi[0, 1] * v0
+        z10[lead], z11[lead] = zi[1, 0] * v0, zi[1, 1] * v0
+    for i in range(total):
+        if padlen <= i < n + padlen:  # the body: one sample read, no end to watch
+            k = i - padlen
+            for lead in range(n_leads):
+                v = x[k, lead]
+                row[lead] = np.float64(v) if not unusable[k, lead] and v == v else 0.0
+        else:
+            for lead in range(n_leads):
+                row[lead] = _extended(x, unusable, lead, padlen, i)
+        _step_row(row, c, z00, z01, z10, z11)
+        for lead in range(n_leads):
+            ext[i, lead] = row[lead]
+    for lead in range(n_leads):  # backward, from the last sample
+        v0 = ext[total - 1, lead]
+        z00[lead], z01[lead] = zi[0, 0] * v0, zi[0, 1] * v0
+        z10[lead], z11[lead] = zi[1, 0] * v0, zi[1, 1] * v0
+    for i in range(total - 1, -1, -1):
+        for lead in range(n_leads):
+            row[lead] = ext[i, lead]
+        _step_row(row, c, z00, z01, z10, z11)
+        for lead in range(n_leads):
+            ext[i, lead] = row[lead]
+
+
 @numba.njit(cache=True, nogil=True)
 def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, zi: np.ndarray,
                           padlen: int) -> np.ndarray:
@@ -260,6 +324,9 @@ def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, 
         for lead in range(n_leads):
             _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
             _two_section_pass(sos, ext, lead, zi, -1)
+        return ext
+    if sos.shape[0] == 2 and n_leads >= ROW_BUFFER_FROM:
+        _two_section_rows_buffered(sos, x, unusable, zi, padlen, ext)
         return ext
     if sos.shape[0] == 2:
         _two_section_rows_zeroed(sos, x, unusable, zi, padlen, ext)

@@ -11,7 +11,7 @@ from ecgtk.kernels import filters, qrs_feature, quality
 from ecgtk.kernels.leads import block_stats_step
 
 
-@pytest.fixture(params=[1, 2, 3, 5, 12])
+@pytest.fixture(params=[1, 2, 3, 5, 8, 12])
 def chunk(request):
     """``(signal, unusable)``: an ECG-like chunk with NaN, flat and infinite stretches."""
     n_leads = request.param
@@ -48,6 +48,9 @@ def test_band_pass_layouts_agree(chunk):
     by_row = np.empty_like(by_lead)
     filters._two_section_rows_zeroed(sos, x, unusable, zi, pad, by_row)
     np.testing.assert_array_equal(by_lead, by_row)
+    buffered = np.empty_like(by_lead)  # many leads: the rows through a vectorised buffer
+    filters._two_section_rows_buffered(sos, x, unusable, zi, pad, buffered)
+    np.testing.assert_array_equal(by_lead, buffered)
 
 
 @pytest.mark.parametrize("lead_in", [0, 7])
