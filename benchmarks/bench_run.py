@@ -88,7 +88,10 @@ def time_run(source: Path, out: Path, models: Path | None, extra: list[str] = ()
 def compare(source: Path, out: Path, models: Path | None, against: list[str],
             repeat: int, python: str = sys.executable) -> dict:
     """The default run and the run with the ``against`` options (by the ``python``
-    interpreter's ecgtk), alternated ``repeat`` times."""
+    interpreter's ecgtk), alternated ``repeat`` times, after one run of the other side that is
+    not counted (a fresh install compiles its Numba caches on its first run; the default side
+    has had its run already)."""
+    time_run(source, out, models, against, python)
     default, other = [], []
     for _ in range(repeat):
         default.append(time_run(source, out, models))
