@@ -320,16 +320,15 @@ def _bandpass_zeroed_core(sos: np.ndarray, x: np.ndarray, unusable: np.ndarray, 
                           padlen: int) -> np.ndarray:
     n, n_leads = x.shape
     ext = np.empty((n + 2 * padlen, n_leads))
-    if sos.shape[0] == 2 and n_leads <= LEAD_BY_LEAD_UP_TO:  # states in registers
-        for lead in range(n_leads):
-            _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
-            _two_section_pass(sos, ext, lead, zi, -1)
-        return ext
-    if sos.shape[0] == 2 and n_leads >= ROW_BUFFER_FROM:
-        _two_section_rows_buffered(sos, x, unusable, zi, padlen, ext)
-        return ext
     if sos.shape[0] == 2:
-        _two_section_rows_zeroed(sos, x, unusable, zi, padlen, ext)
+        if n_leads <= LEAD_BY_LEAD_UP_TO:  # states in registers
+            for lead in range(n_leads):
+                _two_section_forward_zeroed(sos, x, unusable, lead, zi, padlen, ext)
+                _two_section_pass(sos, ext, lead, zi, -1)
+        elif n_leads >= ROW_BUFFER_FROM:
+            _two_section_rows_buffered(sos, x, unusable, zi, padlen, ext)
+        else:
+            _two_section_rows_zeroed(sos, x, unusable, zi, padlen, ext)
         return ext
     for i in range(n + 2 * padlen):  # the zeroed, odd-extended signal, as float64
         for lead in range(n_leads):

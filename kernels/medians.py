@@ -54,7 +54,7 @@ def sliding_median(values: np.ndarray, size: int) -> np.ndarray:
     values = _as_float(values)
     size = _check_size(values, size)
     n_out = max(0, len(values) - size + 1)
-    columns = values.reshape(len(values), -1)
+    columns = values if values.ndim == 2 else values[:, None]
     out = np.empty((n_out, columns.shape[1]), dtype=values.dtype)
     if n_out:
         _sliding_median_core(np.ascontiguousarray(columns.T), size, out)

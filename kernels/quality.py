@@ -24,14 +24,20 @@ def _unusable_core(x: np.ndarray, window: int,
     return _unusable_row_by_row(x, window, min_range)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mask_outputs(n: int, n_leads: int, window: int) -> tuple:
+    """The flags ``(n, leads)`` (all False), and each block's lowest and highest value per
+    lead ``(blocks, leads)`` (+inf and -inf: none yet)."""
+    n_blocks = (n + window - 1) // window
+    return (np.zeros((n, n_leads), dtype=np.bool_), np.full((n_blocks, n_leads), np.inf),
+            np.full((n_blocks, n_leads), -np.inf))
+
+
 @numba.njit(cache=True, nogil=True)
 def _unusable_lead_by_lead(x: np.ndarray, window: int,
                            min_range: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, n_leads = x.shape
-    bad = np.zeros((n, n_leads), dtype=np.bool_)
-    n_blocks = (n + window - 1) // window
-    block_lo = np.empty((n_blocks, n_leads))
-    block_hi = np.empty((n_blocks, n_leads))
+    bad, block_lo, block_hi = _mask_outputs(n, n_leads, window)
     for lead in range(n_leads):
         for start in range(0, n, window):
             stop = min(n, start + window)
@@ -60,17 +66,11 @@ def _unusable_row_by_row(x: np.ndarray, window: int,
     # Block by block, every lead at each sample: the (n, leads) signal is read row by row
     # once, not once per lead; the same ranges, in float64, as lead by lead.
     n, n_leads = x.shape
-    bad = np.zeros((n, n_leads), dtype=np.bool_)
-    n_blocks = (n + window - 1) // window
-    block_lo = np.empty((n_blocks, n_leads))
-    block_hi = np.empty((n_blocks, n_leads))
-    lo = np.empty(n_leads)
-    hi = np.empty(n_leads)
+    bad, block_lo, block_hi = _mask_outputs(n, n_leads, window)
     has_nan = np.empty(n_leads, dtype=np.bool_)
     for start in range(0, n, window):
         stop = min(n, start + window)
-        lo[:] = np.inf
-        hi[:] = -np.inf
+        lo, hi = block_lo[start // window], block_hi[start // window]  # filled in place
         has_nan[:] = False
         for i in range(start, stop):
             for lead in range(n_leads):
@@ -84,8 +84,6 @@ def _unusable_row_by_row(x: np.ndarray, window: int,
         for lead in range(n_leads):
             if not has_nan[lead] and hi[lead] - lo[lead] < min_range:
                 bad[start:stop, lead] = True
-        block_lo[start // window] = lo
-        block_hi[start // window] = hi
     return bad, block_lo, block_hi
 
 

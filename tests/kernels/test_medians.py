@@ -51,6 +51,7 @@ def test_a_window_with_a_nan_is_nan(size) -> None:
 def test_shorter_than_the_window() -> None:
     _same(sliding_median(np.ones(3), 5), sliding_median_reference(np.ones(3), 5))
     assert sliding_median(np.ones((3, 2)), 5).shape == (0, 2)
+    _same(sliding_median(np.empty(0), 3), sliding_median_reference(np.empty(0), 3))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
