@@ -11,9 +11,16 @@
 - running_median: the RR intervals of 100k beats, window 17 (the validation rules' and model
   2's local rhythm), and the column medians of 2-lead block maxima; Numba's sorted window vs
   ``np.median`` over a sliding-window view.
+- kmeans: one grouping of a day's beats (100k rows of 120 features, 20 clusters) as the
+  templates run it (``ecgtk.kernels.kmeans``, one start) vs the ``MiniBatchKMeans`` of
+  scikit-learn that 0.5.2 ran (best of 3 starts; skipped when scikit-learn is missing; its
+  import, about 0.5 s more, not counted), on the sample's beats and on 12 separated random
+  shapes (a hard case for Lloyd's iterations); then three seeds at once on threads, as
+  ``ecgtk run`` groups a recording.
 
 Times are seconds, best of ``--repeat`` runs, after one warm-up call (JIT compile or cache load).
-ratio = other / kernel (> 1: the kernel is faster). Everything runs on one thread.
+ratio = other / kernel (> 1: the kernel is faster). Everything but K-means runs on one
+thread.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ecgtk.kernels.kmeans import kmeans
 from ecgtk.kernels.medians import running_median, running_median_reference
 from ecgtk.kernels.resample import resample_poly, resample_ratio
 from ecgtk.kernels.windows import (
@@ -32,6 +41,7 @@ from ecgtk.kernels.windows import (
     slice_windows,
     slice_windows_reference,
 )
+from ecgtk.labelling.templates import KMEANS_STARTS, N_START
 
 MODEL_FS = 360
 
@@ -111,6 +121,58 @@ def main() -> None:
         t_ref = best_of(lambda v=values, s=size: running_median_reference(v, s), args.repeat)
         print(row("running_median", what, t_kernel, "reference", t_ref))
 
+    try:
+        from sklearn.cluster import MiniBatchKMeans
+    except ImportError:  # scikit-learn is for comparison only
+        MiniBatchKMeans = None
+    for rows, what in ((sample_beats(args.windows, rng), "sample's beats"),
+                       (separated_shapes(args.windows, rng), "12 separated shapes")):
+        kmeans(rows[:1000], N_START, seed=0)  # warm-up
+        t_kernel = best_of(lambda r=rows: kmeans(r, N_START, seed=0, n_init=KMEANS_STARTS),
+                           args.repeat)
+        t_other = None
+        if MiniBatchKMeans is not None:
+            t_other = best_of(lambda r=rows: MiniBatchKMeans(
+                n_clusters=N_START, random_state=0, batch_size=4096, n_init=3).fit_predict(r),
+                args.repeat)
+        print(row("kmeans", f"{len(rows):,} x {rows.shape[1]}, {what}", t_kernel,
+                  "sklearn MBK", t_other))
+        # As ecgtk run groups a recording: three seeds at once on threads.
+        t_kernel = best_of(lambda r=rows: three_on_threads(
+            lambda seed: kmeans(r, N_START, seed=seed, n_init=KMEANS_STARTS)), args.repeat)
+        if MiniBatchKMeans is not None:
+            t_other = best_of(lambda r=rows: three_on_threads(lambda seed: MiniBatchKMeans(
+                n_clusters=N_START, random_state=seed, batch_size=4096,
+                n_init=3).fit_predict(r)), args.repeat)
+        print(row("kmeans, 3 seeds on threads", f"{what}", t_kernel, "sklearn MBK", t_other))
+
+
+def three_on_threads(group: Callable[[int], object]) -> list:
+    with ThreadPoolExecutor(3) as pool:
+        return list(pool.map(group, range(3)))
+
+
+def sample_beats(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` beat shapes as the templates see them: the shipped sample's beats (detected,
+    their two-lead windows at every 5th sample, z-scored), repeated with a little noise."""
+    from ecgtk.bench.tiling import tiled_signal
+    from ecgtk.kernels.rpeaks import detect_rpeaks
+    from ecgtk.labelling.templates import zscore_rows
+
+    digital, gain = tiled_signal(0.25)
+    signal = digital / gain
+    windows = slice_windows(signal, detect_rpeaks(signal, MODEL_FS), 150, 150)[:, ::5, :]
+    shapes = zscore_rows(windows.transpose(0, 2, 1).reshape(len(windows), -1))
+    rows = shapes[rng.integers(0, len(shapes), n)]
+    return rows + 0.05 * rng.standard_normal(rows.shape).astype(np.float32)
+
+
+def separated_shapes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` rows of 12 random shapes with noise: fewer true clusters than K-means' 20, so its
+    iterations split shapes and converge slowly (a hard case for ecgtk's Lloyd)."""
+    shapes = rng.standard_normal((12, 120)).astype(np.float32)
+    rows = shapes[rng.integers(0, 12, n)]
+    return rows + 0.3 * rng.standard_normal(rows.shape).astype(np.float32)
 
 if __name__ == "__main__":
     main()

@@ -45,7 +45,7 @@ from ecgtk.labelling.rules import ValidationRules
 from ecgtk.scoring import score_many, score_record
 
 __all__ = ["NEEDS_TEACHER", "RECIPES", "cv_records", "evaluate", "group_of",
-           "lodo_folds", "recipe_settings", "score_run"]
+           "lodo_folds", "recipe_settings", "rescored", "score_run"]
 
 _RECORDERS = {"resample_rates": (128.0, 250.0, 500.0), "resample_probability": 0.5,
               "swap_probability": 0.5, "flip_probability": 0.1}
@@ -239,6 +239,19 @@ def evaluate(data: Sequence[Path], out: Path, *, k: int = 4, seed: int = 0,
     return summary
 
 
+def rescored(path: Path, summary: dict) -> None:
+    """Put the designs of ``summary`` (scored again) into the run's ``evaluation.json`` at
+    ``path``, its settings (seed, recipe, ...) kept; written atomically. A run without one
+    gets none: its settings are unknown."""
+    if not path.is_file() or not summary:
+        return
+    from ecgtk.export.modelcard import _write_atomic
+
+    whole = json.loads(path.read_text())
+    whole.update(summary)
+    _write_atomic(path, json.dumps(whole, indent=1))
+
+
 def table(summary: dict) -> str:
     """The summary as fixed-width text: one line per design and group."""
     lines = [f"{'design':<7} {'held out':<11} {'recs':>4}  {'beats Se':>8} {'+P':>6}  "
@@ -278,11 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="with a distilled recipe: a finished run of the shipped recipe, same "
                          "seed, whose fold models teach")
     ap.add_argument("--score-only", action="store_true",
-                    help="score the folds already finished under --out; train nothing")
+                    help="score the folds already finished under --out again (after a change "
+                         "of ecgtk run's labelling, say) and update OUT/evaluation.json's "
+                         "tables; train nothing")
     args = ap.parse_args(argv)
     if args.score_only:
         summary = {d: score_run(args.out / d, args.data) for d in args.designs
                    if (args.out / d).is_dir()}
+        rescored(args.out / "evaluation.json", summary)
     else:
         from ecgtk.export.train import configure_tensorflow
 

@@ -84,3 +84,22 @@ def test_predict_in_lanes_gives_the_probabilities_of_one_call():
     windows = np.random.default_rng(0).normal(size=(101, 100, 2)).astype(np.float32)
     np.testing.assert_array_equal(pipeline.predict_in_lanes(session, windows, 16, 3),
                                   predict(session, windows, 16))
+
+
+
+def test_tiled_wfdb_with_noise_repeats_no_beat_exactly(tmp_path):
+    # Clustering a recording whose beats repeat exactly is easier than a real one's: the
+    # benchmark can add noise so that no two copies of the sample are alike.
+    import numpy as np
+    import wfdb
+
+    from ecgtk.bench.tiling import tiled_signal, write_tiled_wfdb
+
+    clean, gain = tiled_signal(0.5)
+    cycle = 3 * 5 * 60 * 360  # the three 5-minute sample excerpts
+    assert np.array_equal(clean[:1000], clean[cycle:cycle + 1000])
+    header = write_tiled_wfdb(tmp_path, "noisy", 0.5, noise_mv=0.02)
+    noisy = wfdb.rdrecord(str(header.with_suffix("")), physical=False).d_signal
+    assert noisy.shape == clean.shape
+    assert 0.015 < ((noisy - clean.astype(float)) / gain).std() < 0.025
+    assert not np.array_equal(noisy[:1000], noisy[cycle:cycle + 1000])

@@ -71,3 +71,17 @@ def test_zscore_rows_in_column_order_gives_the_same_numbers():
     f_order = zscore_rows(x, rows, order="F")
     assert f_order.flags.f_contiguous and not f_order.flags.c_contiguous
     np.testing.assert_array_equal(f_order, c_order)
+
+
+def test_a_run_groups_beats_without_importing_scikit_learn(tmp_path):
+    # Importing scikit-learn cost half a second of every ecgtk run process (issue 38); the
+    # templates use ecgtk.kernels.kmeans, and nothing else of a run may bring it back.
+    import subprocess
+    import sys
+
+    code = ("import sys, ecgtk; results = ecgtk.run_archive(out=sys.argv[1], workers=1); "
+            "print([r.status for r in results], 'sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['ok', 'ok', 'ok'] False"

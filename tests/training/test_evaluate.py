@@ -69,6 +69,19 @@ def test_score_only_prints_the_table(fake_cv_run, data_dir, tmp_path, capsys):
     assert evaluate.main(["--data", str(data_dir), "--out", str(tmp_path), "--designs", "cv",
                           "--score-only"]) == 0
     assert "cv" in capsys.readouterr().out
+    assert not (tmp_path / "evaluation.json").exists()  # no settings to keep: none written
+
+
+def test_score_only_updates_the_runs_tables_and_keeps_its_settings(fake_cv_run, data_dir,
+                                                                   tmp_path):
+    shutil.copytree(fake_cv_run, tmp_path / "cv")
+    stale = {"seed": 3, "recipe": "shipped", "cv": {"mitdb": "stale"}, "lodo": {"kept": 1}}
+    (tmp_path / "evaluation.json").write_text(json.dumps(stale))
+    assert evaluate.main(["--data", str(data_dir), "--out", str(tmp_path), "--designs", "cv",
+                          "--score-only"]) == 0
+    whole = json.loads((tmp_path / "evaluation.json").read_text())
+    assert whole["seed"] == 3 and whole["recipe"] == "shipped" and whole["lodo"] == {"kept": 1}
+    assert whole["cv"]["mitdb"]["pipeline"]["veb"]["F1"] > 90
 
 
 def test_a_run_without_folds_says_so(tmp_path, data_dir):

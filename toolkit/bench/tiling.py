@@ -22,10 +22,23 @@ def tiled_signal(hours: float, offset_s: float = 0.0) -> tuple[np.ndarray, float
     return np.tile(cycle, (reps, 1))[start:start + n], 200.0
 
 
-def write_tiled_wfdb(folder: Path, name: str, hours: float, offset_s: float = 0.0) -> Path:
-    """Write a tiled recording as WFDB format 212 (like MIT-BIH); returns the ``.hea`` path."""
+#: Samples given their noise at a time by :func:`write_tiled_wfdb`.
+NOISE_BLOCK = 1 << 20
+
+
+def write_tiled_wfdb(folder: Path, name: str, hours: float, offset_s: float = 0.0,
+                     noise_mv: float = 0.0) -> Path:
+    """Write a tiled recording as WFDB format 212 (like MIT-BIH); returns the ``.hea`` path.
+    ``noise_mv``: the standard deviation of Gaussian noise added (seeded), so that no two
+    copies of a beat are alike as in a real recording (clustering repeated beats is easier)."""
     folder.mkdir(parents=True, exist_ok=True)
     digital, gain = tiled_signal(hours, offset_s)
+    if noise_mv > 0:  # a block at a time: a day's float64 noise would take 0.5 GB at once
+        rng = np.random.default_rng(1)
+        for start in range(0, len(digital), NOISE_BLOCK):
+            block = digital[start:start + NOISE_BLOCK]
+            noisy = block + np.rint(rng.normal(0.0, noise_mv * gain, block.shape))
+            block[:] = np.clip(noisy, -2048, 2047)
     wfdb.wrsamp(name, fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"], d_signal=digital,
                 fmt=["212", "212"], adc_gain=[gain, gain], baseline=[0, 0],
                 write_dir=str(folder))

@@ -1,10 +1,11 @@
 """Morphology templates: K-means on the beats' coarse windows, then merging look-alike clusters.
 
 Beats are compared on their normalised model-2 window kept at every 5th sample (72 Hz), each
-z-normalised so that clustering follows shape, not amplitude. K-means (scikit-learn; the
-mini-batch variant for long recordings) starts with ``n_start`` clusters; then the two clusters
-whose centroids are most alike are merged, again and again, while their cosine similarity is at
-least ``merge_similarity``. Each template is labelled by the majority of its beats.
+z-normalised so that clustering follows shape, not amplitude. K-means
+(:func:`ecgtk.kernels.kmeans.kmeans`, on every beat however long the recording) starts with
+``n_start`` clusters; then the two clusters whose centroids are most alike are merged, again
+and again, while their cosine similarity is at least ``merge_similarity``. Each template is
+labelled by the majority of its beats.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtk.kernels.kmeans import kmeans
+
 #: Defaults chosen by measurement on DS1 + paced (python -m research.templates_eval):
 #: median 10 templates per record, median purity 99.4 % against the reference classes.
 N_START = 20
 MERGE_SIMILARITY = 0.93
-#: Above this many beats, MiniBatchKMeans replaces KMeans.
-MINIBATCH_ABOVE = 20_000
+#: K-means starts per grouping (the decision averages three groupings, each its own seed): one
+#: labelled as well as the best of three on unseen patients, at a third of the time
+#: (research/kmeans_plan.md, experiment 3).
+KMEANS_STARTS = 1
 
 
 @dataclass(frozen=True)
@@ -114,15 +119,8 @@ def merge_clusters(shapes: np.ndarray, assignment: np.ndarray,
 
 
 def _kmeans(shapes: np.ndarray, k: int, seed: int) -> np.ndarray:
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-
-    if k <= 1:
-        return np.zeros(len(shapes), dtype=np.int64)
-    if len(shapes) > MINIBATCH_ABOVE:
-        model = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=3)
-    else:
-        model = KMeans(n_clusters=k, random_state=seed, n_init=3)
-    return model.fit_predict(shapes).astype(np.int64)
+    """K-means cluster of each of ``shapes`` among ``k``, one k-means++ start from ``seed``."""
+    return kmeans(shapes, k, seed, n_init=KMEANS_STARTS)
 
 
 def _majority(labels: np.ndarray) -> str:
