@@ -4,9 +4,9 @@
 with ecgtk 0.2.5 before its modules moved (the columns that change from run to run left out:
 ``path``, ``seconds``, ``source_mtime_ns``), rewritten by ``python tools/sample_tables.py``
 when issue 36 added the S label and its columns, and when 0.6.0's own K-means regrouped the
-templates (their numbers and count moved; no label did). Moving code must not move a value. Probabilities
-are compared to 1e-6 (another CPU's ONNX Runtime kernels may round the last bit differently);
-everything else exactly.
+templates (their numbers and count moved; no label did). Moving code must not move a value.
+Probabilities are compared to 1e-6 (another CPU's ONNX Runtime kernels may round the last bit
+differently); everything else exactly.
 """
 
 from __future__ import annotations
