@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -175,15 +174,21 @@ def test_a_lock_is_exclusive_and_dies_with_its_process(tmp_path):
 
 @pytest.mark.slow
 def test_two_runs_on_one_output_folder_analyse_each_recording_once(tmp_path):
-    ids = copy_archive(tmp_path / "archive", copies=2)
+    # Enough recordings that the first run is still at work when the second has started: the
+    # second starts once the first has finished one (6 recordings of 5 minutes were done
+    # before a second process, started a second later, looked at them).
+    ids = copy_archive(tmp_path / "archive", copies=16)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "ecgtk", "run", str(tmp_path / "archive"), "--out",
                str(out), "--workers", "1"]
     env = {**os.environ, "COLUMNS": "200"}
     first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.0)  # the manual run starts while the nightly one is at work
+    head = []
+    while not (head and head[-1].startswith("ok ")) and first.poll() is None:
+        head.append(first.stderr.readline())  # the nightly run is at work
     second = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     outputs = [process.communicate(timeout=300)[1] for process in (first, second)]
+    outputs[0] = "".join(head) + outputs[0]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     analysed = [line for text in outputs for line in text.splitlines()
                 if line.startswith("ok ")]
