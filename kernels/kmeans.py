@@ -228,11 +228,18 @@ def _dot(x, i, y, j):
     return np.float64(acc)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _from_dot(x_norm, y_norm, dot):
+    """Squared distance of two rows from their squared norms and dot product
+    (``|x|^2 + |y|^2 - 2 x.y``; clipped at 0 against rounding)."""
+    return max(0.0, x_norm + y_norm - 2.0 * dot)
+
+
 @numba.njit(cache=True, nogil=True)
 def _squared_distance(x, x_norms, i, y, y_norms, j):
-    """Squared distance of row ``x[i]`` to row ``y[j]`` through their squared norms
-    (``|x|^2 + |y|^2 - 2 x.y``, one multiply-add a feature; clipped at 0 against rounding)."""
-    return max(0.0, x_norms[i] + y_norms[j] - 2.0 * _dot(x, i, y, j))
+    """Squared distance of row ``x[i]`` to row ``y[j]`` through their squared norms (one
+    multiply-add a feature)."""
+    return _from_dot(x_norms[i], y_norms[j], _dot(x, i, y, j))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -272,7 +279,7 @@ def _assign_all(x, norms, centres, labels, upper, lower, sums, counts):
         while j + 4 <= k:
             dots = _dots4(x, i, centres, j)
             for q in range(4):
-                squared[j + q] = max(0.0, norms[i] + centre_norms[j + q] - 2.0 * dots[q])
+                squared[j + q] = _from_dot(norms[i], centre_norms[j + q], dots[q])
             j += 4
         for rest in range(j, k):
             squared[rest] = _squared_distance(x, norms, i, centres, centre_norms, rest)

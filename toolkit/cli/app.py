@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-# At exit, the collector would walk every object of numpy, scipy, scikit-learn, numba and the
+# At exit, the collector would walk every object of numpy, scipy, numba, onnxruntime and the
 # rest once more (about 0.2 s a process); freezing them skips that walk. Objects are still freed
 # by reference counting, files are closed and atexit handlers run as before.
 atexit.register(gc.freeze)
